@@ -1,0 +1,1 @@
+"""Method plugins. `methods.registry` maps names to classes without importing them."""

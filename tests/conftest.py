@@ -1,0 +1,48 @@
+"""Shared fixtures. Tests never write into the repository: every output goes to tmp dirs."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def _cuda() -> bool:
+    try:
+        import torch
+        return torch.cuda.is_available()
+    except Exception:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    from zssar import paths
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    skip_shared = pytest.mark.skip(reason=f"needs ../shared reference data (set ZSSAR_SHARED); "
+                                          f"not found at {paths.shared_dir()}")
+    has_cuda, has_shared = _cuda(), paths.shared_available()
+    for item in items:
+        if "gpu" in item.keywords and not has_cuda:
+            item.add_marker(skip_gpu)
+        if "shared" in item.keywords and not has_shared:
+            item.add_marker(skip_shared)
+
+
+@pytest.fixture
+def shared() -> Path:
+    from zssar import paths
+    if not paths.shared_available():
+        pytest.skip(f"needs ../shared reference data; not found at {paths.shared_dir()}")
+    return paths.shared_dir()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory, monkeypatch):
+    """Prepared data, results and caches of a test live in temporary folders."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("ZSSAR_DATA", str(base / "prepared"))
+    monkeypatch.setenv("ZSSAR_CACHE", str(base / "cache"))
+    monkeypatch.setenv("ZSSAR_RESULTS", str(base / "results"))

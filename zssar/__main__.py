@@ -1,0 +1,5 @@
+import sys
+
+from zssar.cli import main
+
+sys.exit(main())

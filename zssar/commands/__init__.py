@@ -1,0 +1,1 @@
+"""One module per `zssar` sub-command; see zssar/cli.py."""

@@ -1,0 +1,1 @@
+"""Text side information: encoders (with an on-disk cache) and semantic packs."""
