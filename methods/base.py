@@ -201,8 +201,9 @@ def parse_value(text: str, typ, where: str):
         if not ok[typ](value):
             raise ValueError(f"--set {where}={text}: expected {typ.__name__}")
         return typ(value)
-    if origin in (tuple, list):
+    container = origin if origin in (tuple, list) else typ if typ in (tuple, list) else None
+    if container is not None:
         if not isinstance(value, list):
             raise ValueError(f"--set {where}={text}: expected a list like [1, 2]")
-        return origin(value)
+        return container(value)
     return value

@@ -40,9 +40,14 @@ def shared() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path_factory, monkeypatch):
-    """Prepared data, results and caches of a test live in temporary folders."""
+def _isolated_dirs(tmp_path_factory, tmp_path, monkeypatch):
+    """Tests never write into the repository.
+
+    Prepared data and caches (expensive, deterministic) are shared by the session's tests;
+    results are private to each test so that "finished runs are skipped" cannot leak
+    between tests.
+    """
     base = tmp_path_factory.getbasetemp()
     monkeypatch.setenv("ZSSAR_DATA", str(base / "prepared"))
     monkeypatch.setenv("ZSSAR_CACHE", str(base / "cache"))
-    monkeypatch.setenv("ZSSAR_RESULTS", str(base / "results"))
+    monkeypatch.setenv("ZSSAR_RESULTS", str(tmp_path / "results"))
