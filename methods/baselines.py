@@ -88,7 +88,7 @@ class Linear(Method):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
         return {"final_loss": losses[-1] if losses else None, "epochs": cfg.epochs}
 
     def _logits(self, v, t):

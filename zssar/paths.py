@@ -46,3 +46,21 @@ def splits_dir() -> Path:
 def semantics_dir() -> Path:
     """Text written by this project (class names, templates, context packs)."""
     return REPO_ROOT / "zssar" / "text" / "packs"
+
+
+def fetched_semantics_dir() -> Path:
+    """Where `zssar semantics fetch` puts upstream description files."""
+    return _env_path("ZSSAR_SEMANTICS", cache_dir() / "semantics")
+
+
+def upstream_semantics_dirs() -> list[Path]:
+    """Folders searched, in order, for upstream semantic files (same layout in each):
+    the fetched copy first, then `../shared/semantics`."""
+    return [d for d in (fetched_semantics_dir(), shared_dir() / "semantics") if d.is_dir()]
+
+
+def find_upstream_semantics(relative: str) -> Path | None:
+    for d in upstream_semantics_dirs():
+        if (d / relative).is_file():
+            return d / relative
+    return None
