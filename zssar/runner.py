@@ -48,6 +48,7 @@ class RunOptions:
     method_overrides: dict[str, str] = field(default_factory=dict)
     backbone_overrides: dict[str, str] = field(default_factory=dict)
     text_encoder: str = "minilm"
+    text_pack: str | None = None   # a user YAML semantic pack (overrides shipped sources)
     limit: int | None = None       # at most this many samples per partition (non-reportable)
     force: bool = False
     calibration: str = "validation"  # "validation" (honest) or "none"
@@ -153,6 +154,7 @@ class Run:
             "method": {"name": opts.method, "version": self.method_cls.version, "config": self.method_config},
             "backbone": dataclasses.asdict(self.backbone_cfg) if self.backbone_cfg else None,
             "text_encoder": opts.text_encoder,
+            "text_pack": _pack_identity(opts.text_pack),
             "calibration": opts.calibration,
         }
         self.config_hash = sha256_json(identity)[:12]
@@ -216,7 +218,7 @@ class Run:
         from zssar.text.packs import class_text
         return class_text(self.ds.name, self.ds.class_names, range(self.ds.num_classes),
                           self.requires.text_sources, encoder,
-                          use_precomputed=self.opts.text_encoder == "precomputed")
+                          use_precomputed=self.opts.text_encoder == "precomputed", user_pack=self.opts.text_pack)
 
     def calibrate(self, encoder, all_text, rng, timing) -> dict:
         """Honest γ: chosen in a world where the validation classes play unseen."""
@@ -266,6 +268,7 @@ class Run:
         from zssar import metrics
         from zssar.env import environment
         from zssar.text.encoders import get_encoder
+        from zssar.text.packs import pack_provenance
 
         opts, split, ds = self.opts, self.split, self.ds
         timing: dict[str, float] = {}
@@ -376,7 +379,10 @@ class Run:
             "metrics": m,
             "calibration": calib,
             "per_class": per_class,
-            "text_encoder": {**encoder.describe(), "sources": list(self.requires.text_sources)},
+            "text_encoder": {**encoder.describe(), "sources": list(self.requires.text_sources),
+                             "provenance": pack_provenance(ds.name, ds.class_names, self.requires.text_sources,
+                                                           opts.text_pack),
+                             "text_pack": self.identity["text_pack"]},
             "backbone": feats.info if feats is not None else None,
             "env": environment(self.device),
             "timing": timing,
@@ -385,6 +391,14 @@ class Run:
         }
         write_json(self.dir / "result.json", _jsonable(result))
         return result
+
+
+def _pack_identity(path: str | None) -> dict | None:
+    """A user text pack is part of a run's identity through its content hash."""
+    if not path:
+        return None
+    from zssar.io import sha256_file
+    return {"path": str(path), "sha256": sha256_file(path)}
 
 
 def _num(x) -> float | None:

@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backbone-set", dest="backbone_sets", action="append", metavar="KEY=VALUE",
                    help="override a backbone config value (repeatable), e.g. --backbone-set epochs=5")
     p.add_argument("--text-encoder", default="minilm", help="minilm | clip-vit-l14-336 | precomputed")
+    p.add_argument("--text-pack", default=None, metavar="PATH",
+                   help="a YAML semantic pack of your own (class_names + sources), used before shipped sources")
     p.add_argument("--calibration", default="validation", choices=("validation", "none"),
                    help="how GZSL γ is chosen: on the split's validation classes (honest, default) or not at all")
     p.add_argument("--force", action="store_true", help="recompute finished runs")
@@ -44,7 +46,7 @@ def run(args) -> int:
     base = RunOptions(method=args.method, dataset=args.dataset, protocol=args.protocol, device=args.device,
                       method_overrides=parse_sets(args.sets, "--set"),
                       backbone_overrides=parse_sets(args.backbone_sets, "--backbone-set"),
-                      text_encoder=args.text_encoder, limit=args.limit, force=args.force,
+                      text_encoder=args.text_encoder, text_pack=args.text_pack, limit=args.limit, force=args.force,
                       calibration=args.calibration)
     # fail on unknown names before any work
     from methods.registry import get_method

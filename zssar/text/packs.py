@@ -19,6 +19,8 @@ Where sources come from, first match wins:
 2. the dataset module's ``text_sources()`` (generated data, e.g. ``synthetic``);
 3. a project-written YAML pack ``zssar/text/packs/<dataset>.yaml``
    (``class_names: [...]`` and ``sources: {source: [[sentences of class 0], ...]}``);
+0. a user pack given with ``--text-pack PATH`` (same YAML format), for the sources it has;
+
 4. upstream packs read from ``../shared`` (``zssar.text.upstream``) — Neuron, STAR, SMIE
    text and Neuron's precomputed CLIP embeddings — for NTU and PKU-MMD.
 """
@@ -40,15 +42,31 @@ TEMPLATES = (
 )
 
 
-@lru_cache(maxsize=None)
 def _yaml_pack(dataset: str) -> dict | None:
     path = paths.semantics_dir() / f"{dataset}.yaml"
+    return read_pack(path) if path.is_file() else None
+
+
+@lru_cache(maxsize=None)
+def read_pack(path: str | Path) -> dict:
+    """A YAML semantic pack: ``class_names: [...]`` and ``sources: {name: [[...], ...]}``."""
+    path = Path(path)
     if not path.is_file():
-        return None
-    doc = yaml.safe_load(path.read_text())
+        raise FileNotFoundError(f"semantic pack {path} not found")
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: expected a mapping with fields 'class_names' and 'sources'")
     for key in ("class_names", "sources"):
         if key not in doc:
             raise ValueError(f"{path}: field {key!r} missing")
+    for source, per_class in doc["sources"].items():
+        if not isinstance(per_class, list) or not all(
+                isinstance(c, list) and c and all(isinstance(x, str) for x in c) for c in per_class):
+            raise ValueError(f"{path}: source {source!r} must be a list (one entry per class) of "
+                             f"non-empty lists of sentences")
     return {"path": str(path), **doc}
 
 
@@ -61,17 +79,27 @@ def _dataset_sources(dataset: str) -> dict[str, list[list[str]]]:
     return {}
 
 
-def load_sources(dataset: str, class_names: Sequence[str], wanted: Sequence[str]) -> tuple[dict, dict, dict]:
+def load_sources(dataset: str, class_names: Sequence[str], wanted: Sequence[str],
+                 user_pack: str | Path | None = None) -> tuple[dict, dict, dict]:
     """(sentences, precomputed embeddings, provenance) for every class of a dataset.
 
     `sentences[source]` is a list over all classes (dataset order) of lists of sentences.
+    A `user_pack` YAML (same format as the shipped packs) takes precedence for the sources
+    it defines; its class names must match the dataset's.
     """
     sentences: dict[str, list[list[str]]] = {}
     precomputed: dict = {}
     provenance: dict[str, str] = {}
     generated = None
     pack = None
+    user = read_pack(str(user_pack)) if user_pack else None
+    if user is not None:
+        _check_names(user, class_names)
     for source in wanted:
+        if user is not None and source in user["sources"]:
+            sentences[source] = user["sources"][source]
+            provenance[source] = user["path"]
+            continue
         if source == "names":
             sentences[source] = [[n] for n in class_names]
             provenance[source] = "dataset class names"
@@ -88,10 +116,9 @@ def load_sources(dataset: str, class_names: Sequence[str], wanted: Sequence[str]
             continue
         if pack is None:
             pack = _yaml_pack(dataset) or {}
+            if pack:
+                _check_names(pack, class_names)
         if source in pack.get("sources", {}):
-            if len(pack["sources"][source]) != len(class_names):
-                raise ValueError(f"{pack['path']}: source {source!r} has {len(pack['sources'][source])} "
-                                 f"classes, dataset {dataset} has {len(class_names)}")
             sentences[source] = pack["sources"][source]
             provenance[source] = pack["path"]
             continue
@@ -108,15 +135,31 @@ def load_sources(dataset: str, class_names: Sequence[str], wanted: Sequence[str]
     return sentences, precomputed, provenance
 
 
+def _check_names(pack: dict, class_names: Sequence[str]) -> None:
+    from zssar.splits import _norm
+    names = pack["class_names"]
+    if len(names) != len(class_names):
+        raise ValueError(f"{pack['path']}: field 'class_names' has {len(names)} classes, "
+                         f"the dataset has {len(class_names)}")
+    for i, (a, b) in enumerate(zip(names, class_names)):
+        if _norm(a) != _norm(b):
+            raise ValueError(f"{pack['path']}: class {i} is {a!r} in the pack but {b!r} in the dataset")
+    for source, per_class in pack["sources"].items():
+        if len(per_class) != len(class_names):
+            raise ValueError(f"{pack['path']}: source {source!r} has {len(per_class)} classes, "
+                             f"the dataset has {len(class_names)}")
+
+
 def class_text(dataset: str, class_names: Sequence[str], class_ids: Sequence[int], sources: Sequence[str],
-               encoder, use_precomputed: bool = False):
+               encoder, use_precomputed: bool = False, user_pack: str | Path | None = None):
     """A `methods.base.ClassText` for the given classes (columns in `class_ids` order)."""
     from methods.base import ClassText
-    sentences, pre, _ = load_sources(dataset, class_names, sources)
+    sentences, pre, _ = load_sources(dataset, class_names, sources, user_pack)
     full = ClassText(list(range(len(class_names))), list(class_names), sentences, encoder,
                      pre if use_precomputed else {}, dataset)
     return full.subset(list(class_ids))
 
 
-def pack_provenance(dataset: str, class_names: Sequence[str], sources: Sequence[str]) -> dict[str, str]:
-    return load_sources(dataset, class_names, sources)[2]
+def pack_provenance(dataset: str, class_names: Sequence[str], sources: Sequence[str],
+                    user_pack: str | Path | None = None) -> dict[str, str]:
+    return load_sources(dataset, class_names, sources, user_pack)[2]
