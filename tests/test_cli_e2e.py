@@ -1,0 +1,44 @@
+"""End to end through the CLI on the embedded synthetic default: the README's path."""
+import json
+import time
+
+import pytest
+
+from zssar import paths
+from zssar.cli import main
+
+
+@pytest.fixture
+def fast_backbone():
+    # the CLI's own defaults are exercised by `make bench`; here the backbone is shortened
+    return ["--backbone-set", "epochs=2"]
+
+
+def test_bench_linear_writes_result_and_skips_rerun(capsys, fast_backbone):
+    args = ["bench", "--method", "linear", "--seeds", "0", "--device", "cpu", *fast_backbone]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "SYNTHETIC" in out and "zsl_top1" in out
+    results = list(paths.results_dir().glob("runs/synthetic-*/*/linear/*/seed0/result.json"))
+    assert len(results) == 1
+    r = json.loads(results[0].read_text())
+    assert r["status"] == "complete" and r["dataset"]["synthetic"] is True
+    assert r["backbone"]["trained_on_seen"] == r["split"]["seen"]
+    assert 0 <= r["metrics"]["zsl_top1"] <= 100 and r["metrics"]["gzsl_h"] is not None
+    mtime = results[0].stat().st_mtime
+    t0 = time.perf_counter()
+    assert main(args) == 0
+    assert time.perf_counter() - t0 < 10, "a finished run must be skipped quickly"
+    assert results[0].stat().st_mtime == mtime
+    assert "1 skipped" in capsys.readouterr().out
+
+
+def test_bench_unknown_method_is_a_clear_error(capsys):
+    assert main(["bench", "--method", "neurom"]) == 2
+    err = capsys.readouterr().err
+    assert "Did you mean 'neuron'" in err
+
+
+def test_bench_unknown_override_is_refused(capsys):
+    assert main(["bench", "--method", "linear", "--set", "linear.epoch=3", "--limit", "20"]) == 2
+    assert "Did you mean 'epochs'" in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""Result tables, figures, paper-reported numbers and paired comparisons (`zssar report`, `zssar compare`)."""
