@@ -100,6 +100,11 @@ class PreparedWriter:
         if len(self._buffer) >= self.shard_size:
             self.flush()
 
+    @property
+    def excluded(self) -> dict[str, str]:
+        """Samples left out so far (including earlier, resumed runs): id -> reason."""
+        return dict(self._excluded)
+
     def exclude(self, sample_id: str, reason: str) -> None:
         """Record a sample left out (known missing skeleton, corrupt file with --skip-bad)."""
         self._excluded[sample_id] = reason
@@ -115,8 +120,9 @@ class PreparedWriter:
         offsets = np.zeros(len(frames) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([f.shape[0] for f in frames])
         joints_path = self.out_dir / f"{shard}.joints.npy"
-        with atomic_path(joints_path) as tmp:
-            np.save(tmp, np.concatenate(frames, axis=0), allow_pickle=False)
+        # through a file handle: np.save(path) would append ".npy" to the temporary name
+        with atomic_path(joints_path) as tmp, open(tmp, "wb") as f:
+            np.save(f, np.concatenate(frames, axis=0), allow_pickle=False)
         meta = {f"meta_{k}": np.array([s.meta[k] for s in self._buffer], dtype=np.int64) for k in self.meta_fields}
         save_npz(
             self.out_dir / f"{shard}.index.npz",
