@@ -11,6 +11,8 @@ Each dataset module exposes:
   belong to the protocol's training partition (the rest is the test partition)
 - ``default_raw() -> Path | None``: where raw data is found without ``--raw`` (e.g. in
   ``../shared``), or None
+- optional ``is_current(folder) -> bool``: False when a prepared folder was written by an
+  older generator (``load_dataset`` then prepares it again; used by ``synthetic``)
 
 A prepared manifest may instead declare its protocols as data (bring-your-own datasets):
 ``"protocols": {"cross_subject": {"field": "subject", "train_values": [1, 3, 5]}}``.
@@ -67,7 +69,15 @@ def load_dataset(name_or_path: str, root: str | Path | None = None, auto_prepare
     if name_or_path not in DATASETS and (p / "manifest.json").is_file():
         return SkeletonDataset.load(p)
     folder = prepared_path(name_or_path, root)
-    if not (folder / "manifest.json").is_file():
+    stale = False
+    if (folder / "manifest.json").is_file() and name_or_path in DATASETS:
+        # generated datasets expose `is_current(folder)`: output of an older generator is redone
+        try:
+            check = getattr(dataset_module(name_or_path), "is_current", None)
+        except ModuleNotFoundError:  # loader not installed: the prepared folder is all we have
+            check = None
+        stale = check is not None and not check(folder)
+    if stale or not (folder / "manifest.json").is_file():
         mod = dataset_module(name_or_path)
         raw = mod.default_raw() if auto_prepare else None
         if raw is None:

