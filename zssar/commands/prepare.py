@@ -57,7 +57,9 @@ def run(args) -> int:
         raise FileNotFoundError(f"--raw {raw}: no such file or folder")
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
-    out = args.out or prepared_path(args.dataset)
+    # a module may choose its own default folder (custom datasets live under their own name)
+    default_out = getattr(mod, "prepared_out", None)
+    out = args.out or (default_out(Path(raw)) if default_out else prepared_path(args.dataset))
     options = {k: getattr(args, k) for k in OPTIONS if getattr(args, k) is not None}
     manifest = mod.prepare(Path(raw), Path(out), skip_bad=args.skip_bad, **_accepted(mod.prepare, options))
     print(summary(manifest, Path(out)))
