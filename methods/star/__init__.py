@@ -1,0 +1,157 @@
+"""STAR: fine-grained side information guided dual-prompts (Chen et al., ACM MM 2024).
+
+The plugin (config, fit, predict); the network and losses live in `methods/star/model.py`.
+Importing this module does not import torch (method listing stays light).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from methods.base import ClassText, Method, MethodData, Prediction, Requirements
+
+PART_SOURCES = tuple(f"part_{p}" for p in ("head", "hand", "arm", "hip", "leg", "foot"))
+
+
+@dataclass
+class Config:
+    # -- architecture (upstream: 100 prompts per part, 4 heads, 768-d prompts, 256 hidden)
+    num_visual_prompts: int = 32    # prompts per part = attribute-space dimension (upstream 100)
+    prompt_dim: int = 64            # 0 = text-encoder dimension (upstream); small on CPU
+    attention_heads: int = 4
+    text_hidden: int = 256
+    # -- losses (upstream NTU/PKU: 0.1 * global + 1.0 * part + 0.1 * separation)
+    global_weight: float = 0.1
+    part_weight: float = 1.0
+    separation_weight: float = 0.1
+    logit_scale: float = 1.0        # upstream feeds raw cosines to the softmax
+    # -- mechanisms (ablation switches)
+    visual_prompts: bool = True     # skeleton side: prompt queries + cross-attention per part
+    semantic_prompts: bool = True   # text side: per-class part prompts + separation loss
+    part_alignment: bool = True     # part-level skeleton/description alignment loss
+    upstream_text_leak: bool = False  # True: separation loss over ALL classes' text (upstream)
+    # -- optimisation (upstream: SGD nesterov, lr 0.01, wd 5e-4, batch 64, x0.1 at epochs 10, 20)
+    optimizer: str = "sgd"          # sgd | adamw
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    batch_size: int = 64
+    epochs: int = 20
+    lr_milestones: tuple[int, ...] = (12, 16)
+    lr_decay: float = 0.1
+
+
+_UPSTREAM_NTU = dict(num_visual_prompts=100, prompt_dim=0, epochs=40, lr_milestones=(10, 20))
+
+
+class STAR(Method):
+    name = "star"
+    version = "1.0"
+    paper = ("Chen, Guo, He, Lu, Wang. Fine-grained side information guided dual-prompts for "
+             "zero-shot skeleton action recognition. ACM MM 2024")
+    Config = Config
+    requires = Requirements(features=False, maps=True, text_sources=("names", *PART_SOURCES))
+    # upstream configs: NTU-60 55/5 (40 ep, [10,20]), NTU-120 (30 ep, [10,20]), PKU-MMD I (40 ep, [15,20])
+    DATASET_DEFAULTS = {
+        "ntu60": dict(_UPSTREAM_NTU),
+        "ntu120": dict(_UPSTREAM_NTU, epochs=30),
+        "pku_mmd1": dict(_UPSTREAM_NTU, lr_milestones=(15, 20)),
+    }
+
+    @property
+    def leaks_unseen_text(self) -> bool:
+        return bool(self.config.upstream_text_leak)
+
+    # -- text --------------------------------------------------------------------------
+    @staticmethod
+    def _class_text(text: ClassText):
+        """(names (C, D), part descriptions (6, C, D)); several sentences are averaged."""
+        import torch
+        names = text.embed("names").float().mean(1)
+        parts = torch.stack([text.embed(s).float().mean(1) for s in PART_SOURCES])
+        return names, parts
+
+    # -- training ----------------------------------------------------------------------
+    def fit(self, train: MethodData, seen_text: ClassText, all_text: ClassText | None = None) -> dict:
+        import torch
+        from tqdm.auto import tqdm
+
+        from methods.star.model import STARNet, part_groups, star_losses
+
+        cfg = self.config
+        if train.maps is None:
+            raise ValueError("star needs the backbone's spatial-temporal maps (requires.maps)")
+        if cfg.upstream_text_leak and all_text is None:
+            raise ValueError("star: upstream_text_leak=True needs all_text (the runner passes it "
+                             "when leaks_unseen_text is True)")
+        torch.manual_seed(self.seed)
+        dev = self.device
+        maps = train.maps.float()
+        y = seen_text.column_of(train.labels)
+        names, part_text = (t.to(dev) for t in self._class_text(seen_text))
+        # the separation term ranges over seen classes, or over all classes (upstream leak)
+        sep_text = all_text if cfg.upstream_text_leak else seen_text
+        sep_names, sep_parts = (t.to(dev) for t in self._class_text(sep_text)) if cfg.upstream_text_leak \
+            else (names, part_text)
+        # semantic prompts exist for every class the separation term sees; seen classes first
+        prompt_classes = list(seen_text.class_ids) + [c for c in sep_text.class_ids if c not in set(seen_text.class_ids)]
+        seen_rows = torch.arange(len(seen_text), device=dev)
+        sep_rows = torch.as_tensor([prompt_classes.index(c) for c in sep_text.class_ids], device=dev)
+
+        self.groups = part_groups(train.layout, maps.shape[2])
+        net = STARNet(cfg, maps.shape[-1], names.shape[-1], self.groups, len(prompt_classes)).to(dev)
+        opt = _optimizer(net, cfg)
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), cfg.lr_decay)
+        gen = torch.Generator().manual_seed(self.seed)
+        cuda = dev.startswith("cuda")
+        scaler = torch.amp.GradScaler("cuda", enabled=cuda)
+        history = []
+        for _ in tqdm(range(cfg.epochs), desc="star", leave=False):
+            order = torch.randperm(len(maps), generator=gen)
+            totals: dict[str, float] = {}
+            for i in range(0, len(order), cfg.batch_size):
+                b = order[i:i + cfg.batch_size]
+                with torch.autocast("cuda", enabled=cuda):
+                    terms = star_losses(net, maps[b].to(dev), y[b].to(dev), names, part_text, seen_rows,
+                                        sep_names, sep_parts, sep_rows, cfg)
+                    loss = sum(terms.values())
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+                for k, v in terms.items():
+                    totals[k] = totals.get(k, 0.0) + float(v.detach()) * len(b)
+            sched.step()
+            history.append({k: v / len(order) for k, v in totals.items()})
+        self.net = net.eval()
+        last = history[-1] if history else {}
+        return {"epochs": cfg.epochs, "final_loss": sum(last.values()) if last else None,
+                **{f"final_loss_{k}": v for k, v in last.items()},
+                "trained_with_text_of_classes": len(sep_text)}
+
+    # -- inference ---------------------------------------------------------------------
+    def predict(self, test: MethodData, candidates: ClassText) -> Prediction:
+        import torch
+
+        from methods.star.model import cosine_logits
+        names = candidates.embed("names").float().mean(1).to(self.device)
+        out = []
+        with torch.inference_mode():
+            text = self.net.name_embedding(names)
+            for i in range(0, len(test), 256):
+                m = test.maps[i:i + 256].float().to(self.device)
+                out.append(cosine_logits(self.net.global_feature(self.net.part_features(m)), text).float().cpu())
+        scores = torch.cat(out) if out else torch.zeros(0, len(candidates))
+        return Prediction(scores.numpy().astype(np.float32))
+
+
+def _optimizer(net, cfg):
+    import torch
+    params = [p for p in net.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0,
+                               weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"star: optimizer must be 'sgd' or 'adamw', got {cfg.optimizer!r}")
