@@ -1,4 +1,5 @@
-"""Upstream text packs read from ``../shared/semantics`` (never copied into the repo).
+"""Upstream text packs read from the fetched copy (`zssar semantics fetch`) or from
+``../shared/semantics`` (never copied into the repo).
 
 ``load(dataset, source, num_classes)`` returns ``(sentences, embeddings_or_None, provenance)``
 or ``None`` when the pack has nothing for that dataset/source (or ``../shared`` is absent).
@@ -59,7 +60,9 @@ SOURCES = (*NEURON_SOURCES, *(f"part_{p}" for p in STAR_PARTS), "smie")
 
 
 def semantics_root() -> Path:
-    return paths.shared_dir() / "semantics"
+    """Files fetched by `zssar semantics fetch` (same layout) win over ``../shared/semantics``."""
+    found = paths.upstream_semantics_dirs()
+    return found[0] if found else paths.shared_dir() / "semantics"
 
 
 def load(dataset: str, source: str, num_classes: int):
