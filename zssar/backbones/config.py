@@ -1,0 +1,112 @@
+"""Backbone configuration: every value in one dataclass, per-dataset defaults, overrides."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+ARCHS = ("shiftgcn", "stgcn")
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    arch: str = "shiftgcn"           # or "stgcn"
+    window: int = 64                 # frames after valid-frame crop + resize
+    epochs: int = 140                # Shift-GCN schedule (config/nturgbd-cross-subject/train_joint.yaml)
+    batch_size: int = 64
+    eval_batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    lr_steps: tuple = (60, 80, 100)  # epochs at which the lr is multiplied by lr_gamma
+    lr_gamma: float = 0.1
+    warmup_epochs: int = 0           # linear warm-up from lr/warmup_epochs (CTR-GCN style), 0 = off
+    width: int = 64                  # base channels (upstream 64 -> 128 -> 256)
+    num_blocks: int = 10
+    shift_grad: str = "upstream"     # Shift-GCN shift-amount gradient: "upstream" (0.01*sign) or "exact"
+    random_rotation: bool = True
+    test_time_random: bool = False   # upstream-style random crop/rotation at extraction too
+    val_fraction: float = 0.1        # seen training samples held out for seen-class validation
+    amp: bool = True                 # mixed precision, used only on CUDA
+    num_workers: int = 0             # DataLoader workers for the feeder transforms
+    num_threads: int = 0             # torch CPU threads while training/extracting; 0 = leave as is
+                                     # (1 is much faster than 2 on a CPU shared with other jobs)
+    maps_dtype: str = "float16"      # storage of the (T', V, C) maps in the feature cache
+    checkpoint: str = ""             # use this checkpoint instead of pre-training (e.g. imported upstream)
+    seed: int = 0
+
+    def training_key(self) -> dict:
+        """Fields that change the trained weights (part of the checkpoint cache key)."""
+        skip = {"eval_batch_size", "test_time_random", "num_workers", "num_threads", "maps_dtype", "checkpoint", "amp"}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+
+
+# Small and fast on the embedded synthetic data (pre-training + extraction well under a
+# minute on 2 CPU cores); the paper schedule (the dataclass defaults) everywhere else.
+DATASET_DEFAULTS: dict[str, dict] = {
+    "synthetic": dict(window=32, epochs=10, batch_size=16, lr=0.1, lr_steps=(8,), warmup_epochs=0,
+                      width=16, num_blocks=4, random_rotation=False, eval_batch_size=256),
+    "msr_action3d": dict(window=32, epochs=40, batch_size=32, lr_steps=(30,), warmup_epochs=2,
+                         width=32, num_blocks=6),
+    "nw_ucla": dict(window=52, epochs=60, batch_size=32, lr_steps=(40, 50), warmup_epochs=5,
+                    width=32, num_blocks=10),
+}
+
+
+def backbone_config(dataset: str, overrides: dict[str, str] | None = None) -> BackboneConfig:
+    """Per-dataset defaults, then type-checked `--set key=value` overrides (keys may be
+    prefixed `backbone.`)."""
+    from methods.base import apply_overrides
+
+    cfg = dataclasses.replace(BackboneConfig(), **DATASET_DEFAULTS.get(dataset, {}))
+    if overrides:
+        cfg = apply_overrides(cfg, dict(overrides), "backbone")
+        cfg = dataclasses.replace(cfg, lr_steps=tuple(cfg.lr_steps))
+    validate_config(cfg)
+    return cfg
+
+
+def validate_config(cfg: BackboneConfig) -> None:
+    if cfg.arch not in ARCHS:
+        raise ValueError(f"backbone.arch is {cfg.arch!r}; expected one of {', '.join(ARCHS)}")
+    if cfg.shift_grad not in ("upstream", "exact"):
+        raise ValueError(f"backbone.shift_grad is {cfg.shift_grad!r}; expected 'upstream' or 'exact'")
+    if cfg.maps_dtype not in ("float16", "float32"):
+        raise ValueError(f"backbone.maps_dtype is {cfg.maps_dtype!r}; expected 'float16' or 'float32'")
+    if not 0.0 <= cfg.val_fraction < 1.0:
+        raise ValueError(f"backbone.val_fraction must be in [0, 1), got {cfg.val_fraction}")
+    for name in ("window", "epochs", "batch_size", "eval_batch_size", "width"):
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"backbone.{name} must be >= 1, got {getattr(cfg, name)}")
+
+
+def build_model(cfg: BackboneConfig, num_classes: int, layout, num_bodies: int):
+    """The backbone network for a layout (V joints) and body count M."""
+    from zssar.backbones.shiftgcn import ShiftGCN
+    from zssar.backbones.stgcn import STGCN
+
+    if cfg.arch == "shiftgcn":
+        return ShiftGCN(num_classes, layout.num_joints, num_bodies, width=cfg.width,
+                        num_blocks=cfg.num_blocks, shift_grad=cfg.shift_grad)
+    if cfg.arch == "stgcn":
+        return STGCN(num_classes, layout, num_bodies, width=cfg.width, num_blocks=cfg.num_blocks)
+    raise ValueError(f"backbone.arch is {cfg.arch!r}; expected one of {', '.join(ARCHS)}")
+
+
+class cpu_threads:
+    """Context manager: run with `n` torch CPU threads (n <= 0: unchanged), then restore."""
+
+    def __init__(self, n: int):
+        self.n, self.before = n, None
+
+    def __enter__(self):
+        import torch
+        if self.n > 0:
+            self.before = torch.get_num_threads()
+            torch.set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+        if self.before is not None:
+            torch.set_num_threads(self.before)
