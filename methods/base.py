@@ -171,7 +171,7 @@ def apply_overrides(cfg, overrides: dict[str, str], method_name: str):
         key = raw_key.split(".", 1)[1] if raw_key.startswith(method_name + ".") else raw_key
         if key not in fields:
             from zssar.data.registry import unknown_name_error
-            raise unknown_name_error(f"config key for method {method_name}", raw_key, fields)
+            raise unknown_name_error(f"config key for method {method_name}", key, fields)
         changes[key] = parse_value(raw_value, hints[key], f"{method_name}.{key}")
     return dataclasses.replace(cfg, **changes)
 
