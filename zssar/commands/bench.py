@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", default=None, help="evaluation protocol (default: the dataset's, e.g. xsub)")
     p.add_argument("--split", default=None,
                    help="split name, family name, FAMILY/MEMBER, YAML path, or 'all' (default: the dataset's default)")
+    p.add_argument("--max-splits", type=int, default=None, metavar="N",
+                   help="run only the first N members of a split family (tables show the family as n/total)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
@@ -52,6 +54,10 @@ def run(args) -> int:
     from methods.registry import get_method
     get_method(args.method)
     splits = resolve_splits(args.dataset, args.split)
+    if args.max_splits is not None:
+        if args.max_splits < 1:
+            raise ValueError(f"--max-splits must be >= 1, got {args.max_splits}")
+        splits = splits[:args.max_splits]
     seeds = parse_seeds(args.seeds)
     outcomes = run_bench(base, splits, seeds)
     r0 = outcomes[0].result
