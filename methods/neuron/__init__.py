@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from methods.base import ClassText, Method, MethodData, Prediction, Requirements
+from methods.training import make_optimizer, train_minibatches
 
 TEXT_SOURCES = ("spatial_coarse", "spatial_medium", "spatial_fine", "temporal_1", "temporal_2", "temporal_3")
 
@@ -64,7 +65,6 @@ class Neuron(Method):
 
     def fit(self, train: MethodData, seen_text: ClassText, all_text: ClassText | None = None) -> dict:
         import torch
-        from tqdm.auto import tqdm
 
         from methods.neuron.model import NeuronNet, neuron_loss
 
@@ -80,28 +80,12 @@ class Neuron(Method):
         y = seen_text.column_of(train.labels)
         texts = {k: v.to(dev) for k, v in self._texts(seen_text).items()}  # seen classes only
         net = NeuronNet(cfg, maps.shape[-1], next(iter(texts.values())).shape[-1]).to(dev)
-        opt = _optimizer(net, cfg)
+        opt = make_optimizer(net, cfg, "neuron")
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), cfg.lr_decay)
-        gen = torch.Generator().manual_seed(self.seed)
-        cuda = dev.startswith("cuda")
-        scaler = torch.amp.GradScaler("cuda", enabled=cuda)
-        history = []
-        for _ in tqdm(range(cfg.epochs), desc="neuron", leave=False):
-            order = torch.randperm(len(maps), generator=gen)
-            totals: dict[str, float] = {}
-            for i in range(0, len(order), cfg.batch_size):
-                b = order[i:i + cfg.batch_size]
-                with torch.autocast("cuda", enabled=cuda):
-                    terms = neuron_loss(net, maps[b].to(dev), y[b].to(dev), texts, cfg)
-                    loss = sum(terms.values())
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                for k, v in terms.items():
-                    totals[k] = totals.get(k, 0.0) + float(v.detach()) * len(b)
-            sched.step()
-            history.append({k: v / len(order) for k, v in totals.items()})
+        history = train_minibatches(
+            opt, sched, len(maps), cfg.batch_size, cfg.epochs,
+            lambda b: neuron_loss(net, maps[b].to(dev), y[b].to(dev), texts, cfg),
+            device=dev, seed=self.seed, desc="neuron")
         self.net = net.eval()
         last = history[-1] if history else {}
         return {"epochs": cfg.epochs, "final_loss": sum(last.values()) if last else None,
@@ -139,12 +123,3 @@ class Neuron(Method):
         return {"oracle_either_head_zsl_top1": 100.0 * float(np.mean(hit_s | hit_t))}  # percent, like the runner
 
 
-def _optimizer(net, cfg):
-    import torch
-    params = [p for p in net.parameters() if p.requires_grad]
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0,
-                               weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    raise ValueError(f"neuron: optimizer must be 'sgd' or 'adamw', got {cfg.optimizer!r}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from methods.base import ClassText, Method, MethodData, Prediction, Requirements
+from methods.training import make_optimizer, train_minibatches
 
 PART_SOURCES = tuple(f"part_{p}" for p in ("head", "hand", "arm", "hip", "leg", "foot"))
 
@@ -78,7 +79,6 @@ class STAR(Method):
     # -- training ----------------------------------------------------------------------
     def fit(self, train: MethodData, seen_text: ClassText, all_text: ClassText | None = None) -> dict:
         import torch
-        from tqdm.auto import tqdm
 
         from methods.star.model import STARNet, part_groups, star_losses
 
@@ -104,29 +104,12 @@ class STAR(Method):
 
         self.groups = part_groups(train.layout, maps.shape[2])
         net = STARNet(cfg, maps.shape[-1], names.shape[-1], self.groups, len(prompt_classes)).to(dev)
-        opt = _optimizer(net, cfg)
+        opt = make_optimizer(net, cfg, "star")
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), cfg.lr_decay)
-        gen = torch.Generator().manual_seed(self.seed)
-        cuda = dev.startswith("cuda")
-        scaler = torch.amp.GradScaler("cuda", enabled=cuda)
-        history = []
-        for _ in tqdm(range(cfg.epochs), desc="star", leave=False):
-            order = torch.randperm(len(maps), generator=gen)
-            totals: dict[str, float] = {}
-            for i in range(0, len(order), cfg.batch_size):
-                b = order[i:i + cfg.batch_size]
-                with torch.autocast("cuda", enabled=cuda):
-                    terms = star_losses(net, maps[b].to(dev), y[b].to(dev), names, part_text, seen_rows,
-                                        sep_names, sep_parts, sep_rows, cfg)
-                    loss = sum(terms.values())
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                for k, v in terms.items():
-                    totals[k] = totals.get(k, 0.0) + float(v.detach()) * len(b)
-            sched.step()
-            history.append({k: v / len(order) for k, v in totals.items()})
+        history = train_minibatches(
+            opt, sched, len(maps), cfg.batch_size, cfg.epochs,
+            lambda b: star_losses(net, maps[b].to(dev), y[b].to(dev), names, part_text, seen_rows, sep_names, sep_parts, sep_rows, cfg),
+            device=dev, seed=self.seed, desc="star")
         self.net = net.eval()
         last = history[-1] if history else {}
         return {"epochs": cfg.epochs, "final_loss": sum(last.values()) if last else None,
@@ -149,12 +132,3 @@ class STAR(Method):
         return Prediction(scores.numpy().astype(np.float32))
 
 
-def _optimizer(net, cfg):
-    import torch
-    params = [p for p in net.parameters() if p.requires_grad]
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0,
-                               weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    raise ValueError(f"star: optimizer must be 'sgd' or 'adamw', got {cfg.optimizer!r}")
