@@ -51,3 +51,14 @@ def _isolated_dirs(tmp_path_factory, tmp_path, monkeypatch):
     monkeypatch.setenv("ZSSAR_DATA", str(base / "prepared"))
     monkeypatch.setenv("ZSSAR_CACHE", str(base / "cache"))
     monkeypatch.setenv("ZSSAR_RESULTS", str(tmp_path / "results"))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test with one torch CPU thread: small models on a 2-core machine shared with
+    other jobs are many times faster than with two spin-waiting threads."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -15,12 +15,7 @@ from zssar.backbones.stgcn import STGCN
 from zssar.data.layouts import KINECT_V1_20, NTU25
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 threads on a shared 2-core box is much slower
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- shapes ------------------------------------------------------------------------------

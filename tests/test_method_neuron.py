@@ -64,13 +64,7 @@ def random_texts(n_classes=4, k=3, d=16, seed=0):
     return {s: torch.randn(n_classes, k, d, generator=g) for s in TEXT_SOURCES}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # the CI box is shared: one BLAS thread is much faster than two contended ones
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- spatial compression -------------------------------------------------------------------

@@ -14,12 +14,7 @@ from methods.scople.model import DualStreamText, JointShapedPrompts, SCoPLeNet, 
 from zssar.data.layouts import NTU25
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class RecordingEncoder:

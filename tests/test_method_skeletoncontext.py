@@ -17,13 +17,7 @@ from methods.skeletoncontext.model import (DifferentialJointEncoder, KeyPartDeco
 from zssar.data.layouts import KINECT_V1_20, NTU25
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread is faster than two contended ones (shared CI cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class RecordingEncoder:

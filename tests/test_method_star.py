@@ -58,13 +58,7 @@ def small(**kw):
     return dataclasses.replace(Config(), num_visual_prompts=8, prompt_dim=16, epochs=2, **kw)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # the CI box is shared: one BLAS thread is much faster than two contended ones
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- body-part decomposition -------------------------------------------------------------
