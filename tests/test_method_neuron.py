@@ -14,17 +14,7 @@ from methods.neuron import TEXT_SOURCES, Config, Neuron
 from methods.neuron.model import (NeuronNet, TemporalMemory, compression_mask, neuron_loss, phase_logits,
                                   temporal_windows)
 from zssar.data.layouts import KINECT_V1_20, NTU25
-
-
-class SpyEncoder:
-    id = "spy"
-
-    def __init__(self, table):
-        self.table, self.encoded = table, []
-
-    def encode(self, texts):
-        self.encoded.extend(texts)
-        return torch.stack([self.table[t] for t in texts])
+from toydata import SpyEncoder
 
 
 def toy_world(n_classes=8, text_dim=16, feat_dim=12, frames=6, v=25, per_class=16, k=2, seed=0):

@@ -2,7 +2,6 @@
 ablation switches, the "reconstructed" labelling and no unseen-class text in training."""
 from __future__ import annotations
 
-import hashlib
 
 import numpy as np
 import pytest
@@ -12,21 +11,10 @@ from methods.base import ClassText, MethodData
 from methods.scople import Config, SCoPLe
 from methods.scople.model import DualStreamText, JointShapedPrompts, SCoPLeNet, TextGuidedSampler
 from zssar.data.layouts import NTU25
+from toydata import RecordingEncoder
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-class RecordingEncoder:
-    id, dim = "fake", 20
-
-    def __init__(self):
-        self.seen: list[str] = []
-
-    def encode(self, texts):
-        self.seen += list(texts)
-        return torch.stack([torch.randn(self.dim, generator=torch.Generator().manual_seed(
-            int(hashlib.md5(t.encode()).hexdigest()[:8], 16))) for t in texts])
 
 
 NAMES = [f"action number {i}" for i in range(6)]
@@ -34,7 +22,7 @@ NAMES = [f"action number {i}" for i in range(6)]
 
 def make_text(encoder=None) -> ClassText:
     sents = {"names": [[n] for n in NAMES], "templates": [[f"a person doing {n}.", f"{n}."] for n in NAMES]}
-    return ClassText(list(range(6)), NAMES, sents, encoder or RecordingEncoder(), {}, "toy")
+    return ClassText(list(range(6)), NAMES, sents, encoder or RecordingEncoder(dim=20), {}, "toy")
 
 
 def make_data(classes, per_class=10, joints=25, frames=4, channels=12, seed=0) -> MethodData:
@@ -124,7 +112,7 @@ def test_sampler_weights_depend_on_text():
 
 
 def test_fit_predict_and_no_unseen_text_in_training():
-    enc = RecordingEncoder()
+    enc = RecordingEncoder(dim=20)
     full = make_text(enc)
     m = SCoPLe(fast(epochs=8))
     assert m.leaks_unseen_text is False

@@ -3,7 +3,6 @@ switches, and no unseen-class text in training. Uses a tiny random BERT with the
 vocabulary (masked_lm="tiny-random") so the whole file stays fast on CPU."""
 from __future__ import annotations
 
-import hashlib
 
 import numpy as np
 import pytest
@@ -15,22 +14,10 @@ from methods.skeletoncontext import Config, SkeletonContext
 from methods.skeletoncontext.model import (DifferentialJointEncoder, KeyPartDecoupler, SkeletonContextNet,
                                            joint_prior, kpd_loss, masked_slot_count, part_is_active, ppm_ratio)
 from zssar.data.layouts import KINECT_V1_20, NTU25
+from toydata import RecordingEncoder
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-class RecordingEncoder:
-    """Deterministic pseudo-embeddings per sentence; remembers every sentence it embedded."""
-    id, dim = "fake", 24
-
-    def __init__(self):
-        self.seen: list[str] = []
-
-    def encode(self, texts):
-        self.seen += list(texts)
-        return torch.stack([torch.randn(self.dim, generator=torch.Generator().manual_seed(
-            int(hashlib.md5(t.encode()).hexdigest()[:8], 16))) for t in texts])
 
 
 NAMES = ["drinking", "typing", "shooting", "watering", "sweeping", "painting"]

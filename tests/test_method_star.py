@@ -11,20 +11,9 @@ from methods.base import ClassText, MethodData, apply_overrides
 from methods.star import PART_SOURCES, STAR, Config
 from methods.star.model import STARNet, part_groups, star_losses
 from zssar.data.layouts import BODY_PARTS, KINECT_V1_20, NTU25
+from toydata import SpyEncoder
 
 SOURCES = ("names", *PART_SOURCES)
-
-
-class SpyEncoder:
-    """Looks sentences up in a table and records every sentence it was asked to encode."""
-    id = "spy"
-
-    def __init__(self, table):
-        self.table, self.encoded = table, []
-
-    def encode(self, texts):
-        self.encoded.extend(texts)
-        return torch.stack([self.table[t] for t in texts])
 
 
 def toy_world(n_classes=8, text_dim=16, feat_dim=12, frames=4, layout=NTU25, per_class=16, seed=0):

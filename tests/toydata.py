@@ -59,3 +59,35 @@ class ToyMethod(Method):
         ids = np.array(candidates.class_ids)
         scores = -np.abs(feats.argmax(1)[:, None] - ids[None, :]).astype(np.float32) * self.config.scale
         return Prediction(scores, heads={"half": scores * 0.5})
+
+
+class SpyEncoder:
+    """Text-encoder double: looks sentences up in a table and records every sentence it
+    was asked to encode (to prove which text reaches training)."""
+    id = "spy"
+
+    def __init__(self, table):
+        self.table, self.encoded = table, []
+
+    def encode(self, texts):
+        import torch
+        self.encoded.extend(texts)
+        return torch.stack([self.table[t] for t in texts])
+
+
+class RecordingEncoder:
+    """Text-encoder double: deterministic pseudo-embeddings per sentence (seeded by its
+    hash); remembers every sentence it embedded."""
+    id = "fake"
+
+    def __init__(self, dim: int = 24):
+        self.dim = dim
+        self.seen: list[str] = []
+
+    def encode(self, texts):
+        import hashlib
+
+        import torch
+        self.seen += list(texts)
+        return torch.stack([torch.randn(self.dim, generator=torch.Generator().manual_seed(
+            int(hashlib.md5(t.encode()).hexdigest()[:8], 16))) for t in texts])
