@@ -35,7 +35,9 @@ class LinearConfig:
     text_source: str = "names"   # which class text to embed (any standard source)
     embed_dim: int = 256         # joint space dimension
     temperature: float = 0.1     # cosine-softmax temperature
-    epochs: int = 60
+    # 120 chosen over 60 on the synthetic family's validation classes (val ZSL 72.7 vs 69.1;
+    # record results/tuned/synthetic/linear.yaml) — the baseline gets the same selection as methods
+    epochs: int = 120
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -50,7 +52,7 @@ class Linear(Method):
     sample is scored against any class by cosine similarity with its projected text.
     """
     name = "linear"
-    version = "1.0"
+    version = "1.1"  # 1.1: 120 epochs
     paper = "DeViSE (Frome et al., NeurIPS 2013) on Shift-GCN features"
     Config = LinearConfig
 

@@ -239,3 +239,117 @@ def test_upstream_import_errors_name_the_key(tmp_path):
 def test_shift_graph_conv_mask_starts_neutral():
     gcn = ShiftGraphConv(4, 8, 25)
     assert torch.all(torch.tanh(gcn.feature_mask) + 1 == 1)
+
+
+# -- inference path: micro-batches and eval-mode BatchNorms folded into neighbouring ops -----
+def trained_looking_shiftgcn(dtype, seed=0, width=8, **kwargs):
+    """NTU-shaped Shift-GCN (25 joints, 2 bodies, 10 blocks with the two stride-2 ones) with
+    non-trivial BN running stats and affine parameters, shifts well beyond +-1, non-zero
+    feature masks and biases: every folded term matters."""
+    torch.manual_seed(seed)  # the same weights whatever the inference flags
+    g = torch.Generator().manual_seed(seed)
+    model = ShiftGCN(55, 25, 2, width=width, **kwargs).to(dtype)
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                n = mod.num_features
+                mod.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                mod.bias.copy_(torch.randn(n, generator=g))
+                mod.running_mean.copy_(torch.randn(n, generator=g))
+                mod.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+        for name, p in model.named_parameters():
+            if name.endswith(".shift"):
+                p.copy_((torch.rand(p.shape, generator=g) - 0.5) * 7)  # up to +-3.5 frames
+            elif "feature_mask" in name or name.endswith("bias"):
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return model.eval()
+
+
+def _max_rel_diff(a, b):
+    return float((a - b).abs().max() / b.abs().max())
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-10), (torch.float32, 1e-5)], ids=["float64", "float32"])
+def test_folded_inference_equals_the_training_formulas_with_eval_batchnorm(dtype, tol):
+    folded = trained_looking_shiftgcn(dtype, eval_chunk=0, fold_bn=True)
+    plain = trained_looking_shiftgcn(dtype, eval_chunk=0, fold_bn=False)
+    x = torch.randn(3, 3, 20, 25, 2, dtype=dtype)  # T 20 -> 10 -> 5 frames: wide shifts reach every border
+    for _ in range(2):
+        with torch.inference_mode():
+            p1, m1 = folded.extract(x)
+            logits = folded(x)
+        with torch.no_grad():
+            p2, m2 = plain.extract(x)
+        assert m1.shape == (3, 5, 25, 32)
+        assert _max_rel_diff(m1, m2) < tol and _max_rel_diff(p1, p2) < tol
+        torch.testing.assert_close(logits, plain.fc(p2), rtol=10 * tol, atol=10 * tol * float(logits.abs().max()))
+        # folding reads the live parameters each call: change them and compare again
+        with torch.no_grad():
+            for model in (folded, plain):
+                model.blocks[4].tcn.bn2.running_var.mul_(3.0)
+                model.blocks[1].gcn.bn.running_mean.add_(1.0)
+                model.blocks[7].tcn.shift_in.shift.add_(0.37)
+
+
+def test_micro_batched_inference_equals_one_batch():
+    chunked = trained_looking_shiftgcn(torch.float64, eval_chunk=2)
+    whole = trained_looking_shiftgcn(torch.float64, eval_chunk=0)
+    x = torch.randn(5, 3, 16, 25, 2, dtype=torch.float64)  # 5 = 2 + 2 + 1
+    with torch.inference_mode():
+        torch.testing.assert_close(chunked.extract(x)[1], whole.extract(x)[1], rtol=1e-12, atol=1e-12)
+    unfolded_chunked = trained_looking_shiftgcn(torch.float64, eval_chunk=2, fold_bn=False)
+    with torch.no_grad():
+        torch.testing.assert_close(unfolded_chunked.extract(x)[1], whole.extract(x)[1], rtol=1e-9, atol=1e-9)
+
+
+def test_eval_mode_with_autograd_keeps_the_differentiable_path():
+    model = trained_looking_shiftgcn(torch.float64, eval_chunk=2)
+    x = torch.randn(3, 3, 12, 25, 2, dtype=torch.float64)
+    with torch.no_grad():
+        expected = model(x)
+    logits = model(x)  # eval mode, grad enabled: unfolded, unchunked, autograd works
+    torch.testing.assert_close(logits, expected, rtol=1e-9, atol=1e-9)
+    logits.sum().backward()
+    assert model.blocks[3].tcn.shift_out.shift.grad is not None
+    assert model.blocks[0].gcn.feature_mask.grad.abs().sum() > 0
+
+
+def test_fused_add_relu_gradients_match_autograd():
+    from zssar.backbones.shiftgcn import _add_relu
+    a = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 6, dtype=torch.float64)
+    (_add_relu(a, b) * w).sum().backward()
+    ga, gb = a.grad.clone(), b.grad.clone()
+    a.grad = b.grad = None
+    (torch.relu(a + b) * w).sum().backward()
+    torch.testing.assert_close(ga, a.grad)
+    torch.testing.assert_close(gb, b.grad)
+
+
+def test_upstream_style_reference_shift_matches_ours():
+    """The benchmark's upstream-style reference (index gathers rebuilt per step, channels
+    first) computes the same temporal shift and gradient as ours (channels last)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "perf" / "upstream_style_shiftgcn.py"
+    spec = importlib.util.spec_from_file_location("upstream_style_shiftgcn", path)
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    for stride in (1, 2):
+        shift_mod = ref.GatherTemporalShift(5, stride).double()
+        with torch.no_grad():
+            shift_mod.ypos.copy_(torch.tensor([0.3, -1.7, 2.2, -0.35, 7.6]))
+        x = torch.randn(2, 5, 9, 3, dtype=torch.float64)  # (B, C, T, V)
+        ours_shift = shift_mod.ypos.detach().clone().requires_grad_()
+        ours = temporal_shift(x.permute(0, 2, 3, 1), ours_shift, stride, "exact")
+        theirs = shift_mod(x)
+        torch.testing.assert_close(theirs.permute(0, 2, 3, 1), ours, rtol=0, atol=1e-12)
+        w = torch.randn_like(ours)
+        (ours * w).sum().backward()
+        (theirs.permute(0, 2, 3, 1) * w).sum().backward()
+        torch.testing.assert_close(shift_mod.ypos.grad, ours_shift.grad, rtol=0, atol=1e-12)
+    model = ref.UpstreamStyleShiftGCN(55, 25, 2, width=8)
+    def count(m):
+        return sum(p.numel() for p in m.parameters())
+    assert count(model) == count(ShiftGCN(55, 25, 2, width=8))

@@ -35,7 +35,7 @@ def results(tmp_path):
 
 def test_ci_matches_scipy_on_a_known_vector(results):
     df = store.for_tables(store.load_results(results))
-    table = cmp.compare(df, "neuron[spatial_compression=true]", "neuron[spatial_compression=false]")
+    table = cmp.compare(df, "neuron[spatial_compression=true]", "neuron[spatial_compression=false]", unit="run")
     row = table.iloc[0]
     lo, hi = stats.t.interval(0.95, len(DIFFS) - 1, loc=DIFFS.mean(), scale=stats.sem(DIFFS))
     assert (row["dataset"], row["pairs"]) == ("ntu60", 6)
@@ -44,6 +44,20 @@ def test_ci_matches_scipy_on_a_known_vector(results):
     assert row["a_wins"] == pytest.approx(5 / 6)
     # hand check: squared deviations from 11/6 sum to 14.8333, sd = sqrt(14.8333 / 5), t(0.975, 5) = 2.5706
     assert hi - row["mean_diff"] == pytest.approx(2.5706 * np.sqrt(14.833333 / 5) / np.sqrt(6), rel=1e-4)
+
+
+def test_default_unit_is_the_split_with_seeds_averaged(results):
+    df = store.for_tables(store.load_results(results))
+    row = cmp.compare(df, "neuron[spatial_compression=true]", "neuron[spatial_compression=false]").iloc[0]
+    # DIFFS per split (file order): ntu60_55_5 -> [2, 1, 3], ntu60_48_12 -> [2, -1, 4]
+    per_split = np.array([np.mean([2.0, -1.0, 4.0]), np.mean([2.0, 1.0, 3.0])])
+    lo, hi = stats.t.interval(0.95, 1, loc=per_split.mean(), scale=stats.sem(per_split))
+    assert (row["unit"], row["pairs"], row["runs"]) == ("split", 2, 6)
+    assert row["mean_diff"] == pytest.approx(per_split.mean())
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi))
+    # two splits only: the split-level interval is far wider than the run-level one
+    run = cmp.compare(df, "neuron[spatial_compression=true]", "neuron[spatial_compression=false]", unit="run").iloc[0]
+    assert row["ci_high"] - row["ci_low"] > run["ci_high"] - run["ci_low"]
 
 
 def test_summary_edge_cases():
@@ -76,7 +90,7 @@ def test_cli_prints_and_writes_csv_and_markdown(results, tmp_path, capsys):
                  "--metric", "zsl_top1,gzsl_h", "--csv", str(csv), "--md", str(md)])
     assert code == 0
     out = capsys.readouterr().out
-    assert "+20.00" in out and "100% (6/6)" in out
+    assert "+20.00" in out and "100% (2/2)" in out and "seeds averaged within a split" in out
     table = pd.read_csv(csv)
     assert list(table["metric"]) == ["zsl_top1", "gzsl_h"]
     assert table.loc[1, "mean_diff"] == pytest.approx(58.3 - 9.3)

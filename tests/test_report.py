@@ -42,6 +42,8 @@ def test_report_writes_all_formats_and_figures(report_dir):
             assert (report_dir / f"{stem}.{ext}").is_file(), f"{stem}.{ext}"
     assert (report_dir / "per_class_ntu60-xsub_ntu60_55_5.png").stat().st_size > 1000
     assert (report_dir / "calibration_ntu60-xsub_ntu60_55_5.png").stat().st_size > 1000
+    family_pngs = sorted(p.name for p in report_dir.glob("family_*.png"))
+    assert family_pngs and all((report_dir / p).stat().st_size > 1000 for p in family_pngs)
     tex = (report_dir / "neuron_zsl_gzsl.tex").read_text()
     assert r"$\pm$" in tex and r"\begin{tabular}" in tex
 

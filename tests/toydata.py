@@ -32,6 +32,7 @@ def toy_dataset(n_per_class: int = 6, subjects: int = 4, seed: int = 0) -> Skele
 class ToyConfig:
     scale: float = 1.0
     fail_in_fit: bool = False
+    invert: bool = False  # negated scores: a deliberately bad configuration (tuning tests)
 
 
 class ToyMethod(Method):
@@ -58,6 +59,8 @@ class ToyMethod(Method):
         feats = np.array([np.abs(test.raw.joints(i)).mean(axis=(0, 1, 3)) for i in range(len(test))])
         ids = np.array(candidates.class_ids)
         scores = -np.abs(feats.argmax(1)[:, None] - ids[None, :]).astype(np.float32) * self.config.scale
+        if self.config.invert:
+            scores = -scores
         return Prediction(scores, heads={"half": scores * 0.5})
 
 

@@ -7,7 +7,7 @@ import importlib
 import logging
 import sys
 
-COMMANDS = ("prepare", "splits", "validate", "list", "bench", "backbone", "report", "compare", "semantics")
+COMMANDS = ("prepare", "splits", "validate", "list", "bench", "tune", "backbone", "report", "compare", "semantics")
 
 
 def build_parser() -> argparse.ArgumentParser:

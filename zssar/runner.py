@@ -226,10 +226,10 @@ class Run:
         cache = self.dir / "calibration.json"
         if cache.is_file():
             saved = read_json(cache)
-            if saved.get("run_key") == self.run_key:
+            if saved.get("run_key") == self.run_key and "val_zsl" in saved:
                 log.info("calibration: reusing %s", cache)
                 return saved
-        val_unseen = [c for c in self.split.validation_unseen]
+        val_unseen = sorted(self.split.validation_unseen)  # sorted: searchsorted maps labels to columns
         val_seen = [c for c in self.split.seen if c not in set(val_unseen)]
         labels = self.ds.labels
         with _timer(timing, "calibration_s"):
@@ -255,13 +255,21 @@ class Run:
             out = {"run_key": self.run_key, "val_seen": val_seen, "val_unseen": val_unseen,
                    "n_fit": int(len(fit_idx)), "n_eval": int(len(eval_idx)), "heads": {}}
             out["gamma"], out["val_h"] = metrics.select_gamma(pred.scores, cols, seen_cols)
+            # validation ZSL: the held-out classes among themselves, the quantity `zssar tune`
+            # selects hyper-parameters on (test classes and test subjects are never seen here)
+            zsl_idx = eval_idx[np.isin(labels[eval_idx], val_unseen)]
+            zsl_pred = method.predict(self._data(zsl_idx, feats), all_text.subset(val_unseen))
+            zsl_cols = np.searchsorted(val_unseen, labels[zsl_idx])
+            out["val_zsl"] = metrics.topk_accuracy(zsl_pred.scores, zsl_cols, 1)
             for head, scores in pred.heads.items():
                 g, h = metrics.select_gamma(scores, cols, seen_cols)
                 out["heads"][head] = {"gamma": g, "val_h": h}
-        out["gamma"], out["val_h"] = float(out["gamma"]), float(out["val_h"])
+                if head in zsl_pred.heads:
+                    out["heads"][head]["val_zsl"] = metrics.topk_accuracy(zsl_pred.heads[head], zsl_cols, 1)
+        out["gamma"], out["val_h"], out["val_zsl"] = float(out["gamma"]), float(out["val_h"]), float(out["val_zsl"])
         write_json(cache, out)
-        log.info("calibration: gamma=%.4f (validation H=%.2f on %d samples)", out["gamma"], out["val_h"],
-                 out["n_eval"])
+        log.info("calibration: gamma=%.4f (validation H=%.2f, ZSL=%.2f on %d samples)", out["gamma"], out["val_h"],
+                 out["val_zsl"], out["n_eval"])
         return out
 
     def execute(self) -> dict:

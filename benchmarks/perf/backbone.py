@@ -1,20 +1,31 @@
 """Backbone speed, memory, FLOPs and feature-cache benchmark.
 
     python benchmarks/perf/backbone.py                 # everything (a few minutes on 2 cores)
-    python benchmarks/perf/backbone.py --skip-cache --steps 2
+    python benchmarks/perf/backbone.py --skip-cache --steps 2 --threads 1
+    python benchmarks/perf/backbone.py --archs shiftgcn --skip-cache --sweep   # + inference variants
+    git show HEAD:zssar/backbones/shiftgcn.py > /tmp/shiftgcn_head.py          # before/after a change:
+    python benchmarks/perf/backbone.py --archs shiftgcn,file:/tmp/shiftgcn_head.py --no-reference --skip-cache
 
 For Shift-GCN and ST-GCN at the upstream size (width 64, 10 blocks) and input
 (N, 3, T=64, V=25, M=2) it prints:
 - train samples/s: SGD (Nesterov) step at batch 32, forward + backward + update;
-- inference samples/s: `extract` at batch 128 under `torch.inference_mode`;
+- inference samples/s: `extract` at batch 128 in eval mode under `torch.inference_mode`;
 - peak RSS of each configuration, measured in its own subprocess (ru_maxrss);
 - GFLOPs per sample (torch.utils.flop_counter), forward and train step (fwd + bwd);
+- the same measurements, in the same run, for an upstream-style Shift-GCN
+  (`upstream_style_shiftgcn.py`: upstream's (N*M, C, T, V) modules with the temporal shift
+  as per-step index gathers) and the ratios ours / reference, next to the issue's anchor;
+- with `--sweep`: Shift-GCN inference with micro-batching and BN folding switched on and
+  off, and several micro-batch sizes (what each inference optimisation buys);
 and the feature cache's effect: two `get_features` calls on the synthetic dataset in an
 empty temporary cache (the first pre-trains and extracts, the second is what a second
 method on the same split pays).
 
-Reference anchor (brief): upstream Neuron Shift-GCN with gather-based shift on this kind of
-machine: 6 train samples/s, 22.6 inference samples/s, 9.9 GB peak RSS.
+The machine may be shared: every configuration runs in a fresh subprocess, the figure is
+the median of `--steps` timed steps after one warm-up, and the load average is printed.
+
+Reference anchor (issue 4): upstream Neuron Shift-GCN with gather-based shift on this kind
+of machine: 6 train samples/s, 22.6 inference samples/s, 9.9 GB peak RSS.
 """
 from __future__ import annotations
 
@@ -31,19 +42,35 @@ ANCHOR = {"train_sps": 6.0, "infer_sps": 22.6, "peak_rss_gb": 9.9}
 SHAPE = dict(t=64, v=25, m=2)
 
 
-def _model(arch: str, num_classes: int = 55):
+REFERENCE = "shiftgcn-upstream-style"
+
+
+def _model(arch: str, num_classes: int = 55, **kwargs):
+    if arch.startswith("file:"):  # another version of shiftgcn.py, e.g. `git show HEAD:...` (before/after)
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("shiftgcn_other", arch[len("file:"):])
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.ShiftGCN(num_classes, SHAPE["v"], SHAPE["m"], **kwargs)
+    if arch == REFERENCE:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from upstream_style_shiftgcn import UpstreamStyleShiftGCN
+        return UpstreamStyleShiftGCN(num_classes, SHAPE["v"], SHAPE["m"])
+    if arch == "shiftgcn" and kwargs:  # inference variants (--sweep)
+        from zssar.backbones.shiftgcn import ShiftGCN
+        return ShiftGCN(num_classes, SHAPE["v"], SHAPE["m"], **kwargs)
     from zssar.backbones.config import BackboneConfig, build_model
     from zssar.data.layouts import NTU25
     return build_model(BackboneConfig(arch=arch), num_classes, NTU25, SHAPE["m"])
 
 
-def child(mode: str, arch: str, batch: int, steps: int, threads: int) -> dict:
+def child(mode: str, arch: str, batch: int, steps: int, threads: int, kwargs: dict | None = None) -> dict:
     """One configuration, run inside a fresh process so ru_maxrss is its own peak."""
     import torch
     if threads > 0:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = _model(arch)
+    model = _model(arch, **(kwargs or {}))
     x = torch.randn(batch, 3, SHAPE["t"], SHAPE["v"], SHAPE["m"])
     times = []
     if mode == "train":
@@ -82,10 +109,35 @@ def flops_per_sample(arch: str) -> dict:
             "params_m": sum(p.numel() for p in model.parameters()) / 1e6}
 
 
-def run_child(mode, arch, batch, steps, threads) -> dict:
-    cmd = [sys.executable, __file__, "--child", mode, arch, str(batch), str(steps), str(threads)]
+def run_child(mode, arch, batch, steps, threads, kwargs=None) -> dict:
+    cmd = [sys.executable, __file__, "--child", mode, arch, str(batch), str(steps), str(threads),
+           json.dumps(kwargs or {})]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def load() -> str:
+    return "load average " + " / ".join(f"{a:.1f}" for a in os.getloadavg()) + f" (1/5/15 min) on {os.cpu_count()} CPUs"
+
+
+SWEEP = [  # (label, ShiftGCN kwargs): inference optimisations off/on, micro-batch sizes
+    ("no micro-batching, no BN folding", {"eval_chunk": 0, "fold_bn": False}),
+    ("BN folding only", {"eval_chunk": 0, "fold_bn": True}),
+    ("micro-batches of 16 only", {"eval_chunk": 16, "fold_bn": False}),
+    ("micro-batches of 8 + folding", {"eval_chunk": 8, "fold_bn": True}),
+    ("micro-batches of 16 + folding (default)", {"eval_chunk": 16, "fold_bn": True}),
+    ("micro-batches of 32 + folding", {"eval_chunk": 32, "fold_bn": True}),
+]
+
+
+def sweep(steps: int, threads: int) -> None:
+    from tabulate import tabulate
+    rows = []
+    for label, kwargs in SWEEP:
+        r = run_child("infer", "shiftgcn", 128, steps, threads, kwargs)
+        rows.append([label, f"{r['samples_per_s']:.1f}", f"{r['peak_rss_gb']:.2f}"])
+    print(f"\nShift-GCN inference variants, batch 128, threads {r['threads']}, {load()} at the end")
+    print(tabulate(rows, headers=["variant", "infer samples/s", "peak RSS GB"]))
 
 
 def cache_effect(threads: int) -> dict:
@@ -113,30 +165,47 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=3, help="measured steps per configuration (after 1 warm-up)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
-    p.add_argument("--archs", default="shiftgcn,stgcn")
+    p.add_argument("--archs", default="shiftgcn,stgcn",
+                   help="comma-separated: shiftgcn, stgcn, or file:PATH (a ShiftGCN from another shiftgcn.py)")
     p.add_argument("--skip-cache", action="store_true", help="skip the synthetic feature-cache timing")
-    p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    p.add_argument("--no-reference", action="store_true", help="skip the upstream-style Shift-GCN reference")
+    p.add_argument("--sweep", action="store_true", help="also time Shift-GCN inference variants")
+    p.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        mode, arch, batch, steps, threads = args.child
-        print(json.dumps(child(mode, arch, int(batch), int(steps), int(threads))))
+        mode, arch, batch, steps, threads, kwargs = args.child
+        print(json.dumps(child(mode, arch, int(batch), int(steps), int(threads), json.loads(kwargs))))
         return 0
     from tabulate import tabulate
-    rows = []
-    for arch in args.archs.split(","):
+    print(f"start: {load()}")
+    archs = args.archs.split(",")
+    if not args.no_reference and "shiftgcn" in archs:
+        archs.append(REFERENCE)
+    rows, results = [], {}
+    for arch in archs:
         fl = flops_per_sample(arch)
         train = run_child("train", arch, 32, args.steps, args.threads)
         infer = run_child("infer", arch, 128, args.steps, args.threads)
+        results[arch] = (train, infer)
         rows.append([arch, f"{train['samples_per_s']:.1f}", f"{train['peak_rss_gb']:.2f}", f"{infer['samples_per_s']:.1f}",
                      f"{infer['peak_rss_gb']:.2f}", f"{fl['fwd_gflops']:.2f}", f"{fl['train_gflops']:.2f}",
                      f"{fl['params_m']:.2f}", train["threads"]])
-    rows.append(["anchor: upstream Shift-GCN (gathers)", ANCHOR["train_sps"], ANCHOR["peak_rss_gb"], ANCHOR["infer_sps"],
-                 "", "", "", "", ""])
+    rows.append(["anchor (issue 4): upstream Shift-GCN (gathers)", ANCHOR["train_sps"], ANCHOR["peak_rss_gb"],
+                 ANCHOR["infer_sps"], "", "", "", "", ""])
     print(f"input (N, 3, T={SHAPE['t']}, V={SHAPE['v']}, M={SHAPE['m']}); train batch 32, inference batch 128; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+          f"end: {load()}")
     print(tabulate(rows, headers=["backbone", "train samples/s", "train peak RSS GB", "infer samples/s",
                                   "infer peak RSS GB", "fwd GFLOPs/sample", "train GFLOPs/sample", "params M",
                                   "threads"]))
+    if "shiftgcn" in results and REFERENCE in results:
+        (ot, oi), (rt, ri) = results["shiftgcn"], results[REFERENCE]
+        print(f"\nShift-GCN ours / upstream-style reference (same run): train samples/s "
+              f"{ot['samples_per_s'] / rt['samples_per_s']:.2f}x, inference samples/s "
+              f"{oi['samples_per_s'] / ri['samples_per_s']:.2f}x, train peak RSS {ot['peak_rss_gb'] / rt['peak_rss_gb']:.2f}x, "
+              f"inference peak RSS {oi['peak_rss_gb'] / ri['peak_rss_gb']:.2f}x "
+              f"(issue-4 target against the anchor: >= 2x samples/s, <= 0.5x RSS)")
+    if args.sweep:
+        sweep(args.steps, args.threads)
     if not args.skip_cache:
         c = cache_effect(args.threads)
         print(f"\nfeature cache on synthetic ({c['samples']} samples, pooled {c['pooled']}, maps {c['maps']}): "

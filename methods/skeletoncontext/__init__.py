@@ -44,7 +44,10 @@ class Config:
     # semantics
     context_source: str = "context_prompts"  # text source aligned with the context branch; "context_prompts" =
     #                                          the class's filled context prompts embedded by the run's encoder
-    action_source: str = "templates"         # text source aligned with the part branch
+    # action semantics aligned with the part branch; "descriptions" (with fuse_weight 0.3) chosen over
+    # "templates" on the synthetic family's VALIDATION classes (val ZSL 84.9 vs 67.1; record
+    # results/tuned/synthetic/skeletoncontext.yaml); falls back to templates where a dataset has none
+    action_source: str = "descriptions"
     context_pack: str = ""                   # "" = shipped pack of the dataset; or a YAML path (user/LLM pack)
     prompt_template: str = PAPER_TEMPLATE    # slots: environment, body_part, object, sub_action, target
     masked_slots: tuple[str, ...] = CONTEXT_SLOTS  # the slots PPM masks
@@ -65,7 +68,7 @@ class Config:
     temperature: float = 0.1      # logits = cosine / temperature in the alignment losses
     ccr_weight: float = 1.0
     kpd_weight: float = 1.0
-    fuse_weight: float = 0.5      # weight of the context branch in the fused score
+    fuse_weight: float = 0.3      # weight of the context branch in the fused score (tuned, see action_source)
     ppm_ramp: float = 1.0         # T of r_t = min(1, t/T), as a fraction of the epochs
     # optimisation
     optimizer: str = "adamw"      # "adamw" | "sgd"
@@ -93,7 +96,7 @@ def _sources_needed(cfg: Config) -> tuple[str, ...]:
 
 class SkeletonContext(Method):
     name = "skeletoncontext"
-    version = "1.0"
+    version = "1.1"  # 1.1: descriptions as action semantics, fuse weight 0.3 (validation-tuned), oracle in percent
     paper = _PAPER
     Config = Config
     # Class-level: the sources every dataset has. Instances declare what their config needs.
@@ -407,4 +410,4 @@ class SkeletonContext(Method):
             return {}
         labels = np.asarray(labels)
         either = (pred.heads["context"].argmax(1) == labels) | (pred.heads["part"].argmax(1) == labels)
-        return {"oracle_either_head_top1": float(either.mean())}
+        return {"oracle_either_head_top1": 100.0 * float(either.mean())}  # percent, like every metric

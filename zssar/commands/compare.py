@@ -13,6 +13,9 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", action="append", default=None, help="only this dataset (repeatable)")
     p.add_argument("--metric", default="zsl_top1",
                    help="metric(s), comma-separated, e.g. zsl_top1,gzsl_h,oracle.gzsl_h (default zsl_top1)")
+    p.add_argument("--unit", default="split", choices=("split", "run"),
+                   help="unit of the CI: split (seeds averaged within a split; default) or run (every "
+                        "split x seed pair independent: narrower, optimistic)")
     p.add_argument("--results", default=None, help="results folder (default: results/ or $ZSSAR_RESULTS)")
     p.add_argument("--csv", default=None, help="also write the table as CSV to this file")
     p.add_argument("--md", default=None, help="also write the table as Markdown to this file")
@@ -26,7 +29,7 @@ def run(args) -> int:
 
     df = store.for_tables(store.load_results(args.results))
     metrics = tuple(m.strip() for m in args.metric.split(",") if m.strip())
-    table = compare(df, args.a, args.b, metrics, args.dataset)
+    table = compare(df, args.a, args.b, metrics, args.dataset, unit=args.unit)
     print(render(table, args.a, args.b))
     if args.csv:
         write_text(args.csv, table.to_csv(index=False, lineterminator="\n", float_format="%.6g"))

@@ -5,6 +5,11 @@ overlap even when one system is better on every single pair. Pairing removes the
 variation: per pair d = A - B, reported as mean d, a 95% t-interval for it, and the
 fraction of pairs A wins.
 
+The unit of the interval is the split by default: the seeds of one split share its classes,
+so they are not independent draws of what a benchmark generalises over; d is averaged over
+a split's common seeds first and the t-interval has (splits - 1) degrees of freedom.
+``unit="run"`` treats every (split, seed) pair as independent (narrower, optimistic).
+
 A side is named as
 - a method: ``linear`` (must have one config per pair, else name the config);
 - a method with config values: ``neuron[spatial_compression=false]`` (``,`` between keys;
@@ -121,8 +126,22 @@ def summarize(diff: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict:
     return out
 
 
-def compare(df: pd.DataFrame, spec_a: str, spec_b: str, metrics=("zsl_top1",), datasets=None) -> pd.DataFrame:
+UNITS = ("split", "run")
+
+
+def per_split(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Seed-averaged pairs: one row per (dataset, protocol, split) with a, b, diff and seeds."""
+    keys = [k for k in PAIR_KEY if k != "seed"]
+    out = pairs.groupby(keys, sort=True).agg(a=("a", "mean"), b=("b", "mean"), diff=("diff", "mean"),
+                                             seeds=("seed", "count")).reset_index()
+    return out
+
+
+def compare(df: pd.DataFrame, spec_a: str, spec_b: str, metrics=("zsl_top1",), datasets=None,
+            unit: str = "split") -> pd.DataFrame:
     """Per dataset and overall, for each metric: the paired summary of A - B."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     side_a, side_b = parse_side(spec_a), parse_side(spec_b)
     a, b = select(df, side_a), select(df, side_b)
     if datasets:
@@ -135,24 +154,34 @@ def compare(df: pd.DataFrame, spec_a: str, spec_b: str, metrics=("zsl_top1",), d
         if pairs.empty:
             raise ValueError(f"{spec_a!r} and {spec_b!r} share no (dataset, protocol, split, seed) with "
                              f"{metric} in both; run them on the same splits and seeds")
-        groups = [(d, g) for d, g in pairs.groupby("dataset", sort=True)]
+        runs = pairs.groupby("dataset").size()
+        units = per_split(pairs) if unit == "split" else pairs
+        groups = [(d, g) for d, g in units.groupby("dataset", sort=True)]
         if len(groups) > 1:
-            groups.append(("all", pairs))
+            groups.append(("all", units))
         for dataset, g in groups:
-            rows.append({"metric": metric, "dataset": dataset,
+            rows.append({"metric": metric, "dataset": dataset, "unit": unit,
+                         "runs": int(runs.sum() if dataset == "all" else runs[dataset]),
                          **summarize(g["diff"].to_numpy(), g["a"].to_numpy(), g["b"].to_numpy())})
     return pd.DataFrame(rows)
 
 
 def render(table: pd.DataFrame, spec_a: str, spec_b: str, fmt: str = "simple") -> str:
     from tabulate import tabulate
+    unit = table["unit"].iloc[0] if "unit" in table and len(table) else "run"
     shown = pd.DataFrame({
-        "metric": table["metric"], "dataset": table["dataset"], "pairs": table["pairs"],
+        "metric": table["metric"], "dataset": table["dataset"],
+        ("splits" if unit == "split" else "pairs"): table["pairs"], "runs": table["runs"],
         "A": table["mean_a"].map("{:.2f}".format), "B": table["mean_b"].map("{:.2f}".format),
         "A − B": table["mean_diff"].map("{:+.2f}".format),
         "95% CI": [("–" if math.isnan(lo) else f"[{lo:+.2f}, {hi:+.2f}]")
                    for lo, hi in zip(table["ci_low"], table["ci_high"])],
         "A wins": [f"{w:.0%} ({round(w * n)}/{n})" for w, n in zip(table["a_wins"], table["pairs"])],
     })
-    head = f"A = {spec_a}\nB = {spec_b}\npaired over (dataset, protocol, split, seed); CI: t-interval on A − B\n"
+    if unit == "split":
+        how = ("paired over (dataset, protocol, split, seed), seeds averaged within a split; "
+               "CI: t-interval on A − B over splits")
+    else:
+        how = "paired over (dataset, protocol, split, seed), every run independent; CI: t-interval on A − B"
+    head = f"A = {spec_a}\nB = {spec_b}\n{how}\n"
     return head + tabulate(shown, headers="keys", tablefmt=fmt, showindex=False, disable_numparse=True) + "\n"

@@ -112,9 +112,56 @@ def calibration_figure(runs: pd.DataFrame, root: Path, out: Path) -> Path | None
     return _save(fig, out / f"calibration_{_stem(first['dataset'], first['protocol'], first['setting'])}.png")
 
 
+FAMILY_METRICS = (("zsl_top1", "ZSL top-1 (%)"), ("gzsl_h", "GZSL H, honest γ (%)"))
+
+
+def family_figure(runs: pd.DataFrame, root: Path, out: Path) -> Path | None:
+    """Split families: one dot per split (seed-averaged) for every method, a grey line joining
+    the same split across methods (the pairing `zssar compare` uses), and each method's mean
+    with its 95% t-interval over splits."""
+    from scipy import stats
+    per_split = runs.groupby(["row", "split"], sort=True)[[m for m, _ in FAMILY_METRICS]].mean()
+    rows = sorted(per_split.index.get_level_values("row").unique())
+    if not rows:
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(FAMILY_METRICS), figsize=(max(6.0, 1.6 * len(rows) * len(FAMILY_METRICS)), 4.2))
+    for ax, (metric, label) in zip(np.atleast_1d(axes), FAMILY_METRICS):
+        table = per_split[metric].unstack("row").reindex(columns=rows)  # splits x methods
+        x = np.arange(len(rows))
+        for _, values in table.iterrows():
+            ax.plot(x, values.to_numpy(dtype=float), color="0.8", lw=0.7, zorder=1)
+        for i, row in enumerate(rows):
+            v = table[row].dropna().to_numpy(dtype=float)
+            ax.scatter(np.full(len(v), i), v, s=12, alpha=0.7, zorder=2)
+            if len(v) >= 2:
+                lo, hi = stats.t.interval(0.95, len(v) - 1, loc=v.mean(), scale=stats.sem(v)) \
+                    if stats.sem(v) > 0 else (v.mean(), v.mean())
+                ax.errorbar(i + 0.18, v.mean(), yerr=[[v.mean() - lo], [hi - v.mean()]], fmt="D", color="k",
+                            ms=5, capsize=3, zorder=3)
+        ax.set_xticks(x, rows, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel(label)
+        ax.set_ylim(0, 100)
+    first = runs.iloc[0]
+    synthetic = " [synthetic]" if runs["synthetic"].any() else ""
+    n_splits = per_split.index.get_level_values("split").nunique()
+    fig.suptitle(f"{first['dataset']}{synthetic} {first['protocol']} {first['setting']}: {n_splits} splits "
+                 "(dots: splits, seed-averaged; lines: same split; black: mean, 95% CI)", fontsize=9)
+    return _save(fig, out / f"family_{_stem(first['dataset'], first['protocol'], first['setting'])}.png")
+
+
 def build_figures(runs: pd.DataFrame, root: Path, out: Path) -> list[Path]:
-    """Figures for every (dataset, protocol, split) of single-split runs (prepared by tables.prepare)."""
+    """Per-class and calibration figures for every (dataset, protocol, split) of single-split
+    runs; a per-split spread figure for every split family (prepared by tables.prepare)."""
     written = []
+    for _, g in runs[runs["is_family"]].groupby(["dataset", "protocol", "setting"], sort=True):
+        try:
+            path = family_figure(g, root, out)
+        except (ValueError, KeyError, OSError) as e:
+            log.warning("family figure for %s skipped: %s", g["setting"].iloc[0], e)
+            continue
+        if path is not None:
+            written.append(path)
     single = runs[~runs["is_family"]]
     for _, g in single.groupby(["dataset", "protocol", "setting"], sort=True):
         for make in (per_class_figure, calibration_figure):

@@ -1,0 +1,40 @@
+"""Dataset defaults adopted from `zssar tune` must be exactly what the tuning record chose.
+
+A record (results/tuned/<dataset>/<method>.yaml) is the evidence behind a method's
+DATASET_DEFAULTS[<dataset>] values; this keeps the code and the evidence from drifting apart.
+"""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from methods.base import apply_overrides
+from methods.registry import get_method
+
+TUNED = Path(__file__).resolve().parents[1] / "results" / "tuned"
+RECORDS = sorted(TUNED.glob("*/*.yaml"))
+
+
+@pytest.mark.parametrize("record_path", RECORDS, ids=[f"{p.parent.name}/{p.stem}" for p in RECORDS])
+def test_dataset_defaults_match_the_tuning_record(record_path):
+    text = record_path.read_text()
+    assert "&id" not in text, f"{record_path}: YAML aliases make the record hard to read"
+    record = yaml.safe_load(text)
+    assert record["dataset"] == record_path.parent.name and record["method"] == record_path.stem
+    assert record["metric"] in ("val_zsl", "val_h") and record["points"], record_path
+    best = max(p["mean"] for p in record["points"])
+    assert record["chosen_mean"] == best, f"{record_path}: the chosen point is not the best one"
+    cls = get_method(record["method"])
+    default = cls.default_config(record["dataset"])
+    wanted = apply_overrides(default, {**record["base_overrides"], **record["chosen"]}, record["method"])
+    assert default == wanted, (f"{cls.__name__}.DATASET_DEFAULTS[{record['dataset']!r}] disagrees with "
+                               f"{record_path.name}: chosen {record['chosen']}")
+
+
+def test_records_exist_for_the_synthetic_defaults():
+    # every method that declares synthetic defaults must show the record behind them
+    from methods.registry import METHODS
+    for name in METHODS:
+        cls = get_method(name)
+        if "synthetic" in getattr(cls, "DATASET_DEFAULTS", {}):
+            assert (TUNED / "synthetic" / f"{name}.yaml").is_file(), f"{name}: synthetic defaults without a record"

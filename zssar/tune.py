@@ -1,0 +1,143 @@
+"""Hyper-parameter selection on validation classes only: the engine behind `zssar tune`.
+
+Papers tune on the test split; we do not. For every point of a grid of method overrides and
+every (split, seed), only the run's **calibration world** is trained: a backbone and the method
+on the seen classes minus the split's ``validation_unseen`` classes (training subjects only),
+scored on those held-out classes (``val_zsl``: validation classes among themselves, ``val_h``:
+calibrated GZSL over all seen classes). Unseen classes and test subjects are never touched.
+
+The calibration world of a run is exactly what ``zssar bench`` trains first for the same
+configuration (same run key, same RNG stream), and it is saved as ``calibration.json`` in that
+run's folder: tuning is resumable, and a later benchmark of the chosen point reuses it.
+
+The record (YAML) lists every point with its mean, standard error and per-run values, the
+chosen overrides and how they were chosen; methods cite it where they adopt the choice as a
+dataset default (``Method.DATASET_DEFAULTS``).
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from zssar.runner import RunOptions, Run
+from zssar.splits import Split
+
+log = logging.getLogger("zssar.tune")
+
+METRICS = ("val_zsl", "val_h")
+
+
+def parse_grid(items: list[str] | None) -> dict[str, list[str]]:
+    """`["neuron.lr=0.05,0.1", "epochs=20,40"]` -> {"neuron.lr": ["0.05", "0.1"], "epochs": [...]}.
+
+    Values stay strings: the method's config parser types them. A value containing a comma
+    (a tuple such as `lr_milestones=[10,16]`) is written with `;` between grid values:
+    `--grid "lr_milestones=[10,16];[20,30]"`.
+    """
+    grid: dict[str, list[str]] = {}
+    for item in items or []:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise ValueError(f"--grid expects key=v1,v2,..., got {item!r}")
+        sep_char = ";" if ";" in values else ","
+        grid[key.strip()] = [v.strip() for v in values.split(sep_char) if v.strip()]
+    return grid
+
+
+def grid_points(grid: dict[str, list[str]]) -> list[dict[str, str]]:
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))] or [{}]
+
+
+def validation_world(opts: RunOptions, split: Split, ds=None) -> dict:
+    """Train (or reuse) the calibration world of one run and return its calibration record."""
+    from zssar.text.encoders import get_encoder
+    run = Run(opts, split, ds)
+    encoder = get_encoder(opts.text_encoder, device=run.device)
+    all_text = run._class_text(encoder)
+    # the same RNG stream as Run.execute, so the record equals what `bench` would compute
+    rng = np.random.default_rng(opts.seed)
+    out = run.calibrate(encoder, all_text, rng, {})
+    return {**out, "config_hash": run.config_hash, "method_config": run.method_config}
+
+
+def _mean_se(values: list[float]) -> tuple[float, float]:
+    arr = np.asarray(values, dtype=float)
+    se = float(arr.std(ddof=1) / math.sqrt(len(arr))) if len(arr) > 1 else float("nan")
+    return float(arr.mean()), se
+
+
+def tune(base: RunOptions, splits: list[Split], seeds: list[int], grid: dict[str, list[str]],
+         metric: str = "val_zsl") -> dict:
+    """Evaluate every grid point on every (split, seed) validation world; return the record."""
+    from zssar.data.registry import load_dataset
+    if metric not in METRICS:
+        raise ValueError(f"--metric must be one of {METRICS}, got {metric!r}")
+    if not splits:
+        raise ValueError("tune needs at least one split")
+    ds = load_dataset(base.dataset)
+    points = []
+    for i, point in enumerate(grid_points(grid)):
+        overrides = {**base.method_overrides, **point}
+        runs = []
+        for split in splits:
+            for seed in seeds:
+                opts = RunOptions(**{**base.__dict__, "seed": seed, "method_overrides": overrides})
+                log.info("[point %d] %s | %s seed %d", i + 1, point or "defaults", split.name, seed)
+                rec = validation_world(opts, split, ds)
+                runs.append({"split": split.name, "seed": seed, "val_zsl": round(rec["val_zsl"], 4),
+                             "val_h": round(rec["val_h"], 4)})
+        mean, se = _mean_se([r[metric] for r in runs])
+        points.append({"overrides": point, "config_hash": rec["config_hash"], "mean": round(mean, 4),
+                       "se": None if math.isnan(se) else round(se, 4), "runs": runs})
+    # the best mean wins; ties keep the earlier point (the grid's first value = the default)
+    best = max(range(len(points)), key=lambda j: (points[j]["mean"], -j))
+    return {
+        "method": base.method,
+        "dataset": ds.name,
+        "protocol": base.protocol,
+        "text_encoder": base.text_encoder,
+        "metric": metric,
+        "selection": f"highest mean {metric} over splits x seeds of the calibration world "
+                     "(validation classes carved out of the seen set; unseen classes and test subjects unused)",
+        "splits": [s.name for s in splits],
+        "seeds": list(seeds),
+        "base_overrides": dict(base.method_overrides),
+        "backbone_overrides": dict(base.backbone_overrides),
+        "grid": grid,
+        "points": points,
+        "chosen": dict(points[best]["overrides"]),  # a copy: no YAML alias in the record
+        "chosen_mean": points[best]["mean"],
+        "git_commit": _git_commit(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def format_record(record: dict) -> str:
+    from tabulate import tabulate
+    rows = []
+    for p in record["points"]:
+        mark = "*" if p["overrides"] == record["chosen"] else ""
+        label = ", ".join(f"{k}={v}" for k, v in p["overrides"].items()) or "(defaults)"
+        se = "" if p["se"] is None else f" ± {p['se']:.1f}"
+        zsl = np.mean([r["val_zsl"] for r in p["runs"]])
+        h = np.mean([r["val_h"] for r in p["runs"]])
+        rows.append([mark, label, f"{p['mean']:.1f}{se}", f"{zsl:.1f}", f"{h:.1f}", len(p["runs"])])
+    head = (f"{record['method']} on {record['dataset']}: {len(record['splits'])} split(s) x seeds "
+            f"{record['seeds']}, selected on {record['metric']} (validation classes only)")
+    return head + "\n" + tabulate(rows, headers=["", "overrides", f"{record['metric']} mean ± se", "val_zsl",
+                                                 "val_h", "runs"])
