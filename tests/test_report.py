@@ -153,3 +153,21 @@ def test_reported_file_is_the_shared_compilation(tmp_path):
     built = reported.build(out=out)
     assert out.read_text() == reported.default_path().read_text()
     assert len(built) == sum(1 for _ in reported.load(out).itertuples())
+
+
+def test_ablation_delta_is_paired_on_shared_runs(tmp_path):
+    # base on 3 family splits (ZSL 60, 70, 80), variant only on the first (ZSL 59): the paired Δ
+    # is 59 − 60 = −1; a difference of means over different splits would say 59 − 70 = −11
+    import numpy as np
+    rng = np.random.default_rng(1)
+    for i, z in enumerate((60.0, 70.0, 80.0)):
+        unseen = sorted(rng.choice(60, 5, replace=False).tolist())
+        write_run(tmp_path, split=f"fam_{i}", family="fam", unseen=unseen, method="neuron",
+                  config={"spatial_compression": True}, metrics=m(z, 50, 40, 44.4))
+        if i == 0:
+            write_run(tmp_path, split=f"fam_{i}", family="fam", unseen=unseen, method="neuron",
+                      config={"spatial_compression": False}, metrics=m(59.0, 50, 40, 44.4))
+    df = store.for_tables(store.load_results(tmp_path))
+    table = tables.ablation_table(tables.prepare(df))[0].display
+    row = table[table["Variant"].str.contains("spatial_compression=false")].iloc[0]
+    assert row["Δ ZSL"] == "-1.0"
