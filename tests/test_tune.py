@@ -66,3 +66,12 @@ def test_bench_of_the_chosen_point_reuses_the_tuning_world(toy, monkeypatch):
     # only the main world trains: the calibration world comes from the tuning record on disk
     assert sum(1 for c in toydata.ToyMethod.calls if c[0] == "fit") == fits + 1
     assert out.result["calibration"]["val_zsl"] == pytest.approx(record["points"][0]["runs"][0]["val_zsl"], abs=1e-3)
+
+
+def test_bad_metric_and_unknown_config_key_are_clear_errors(toy, monkeypatch):
+    monkeypatch.setattr("zssar.data.registry.load_dataset", lambda name: toy)
+    base = RunOptions(method="toy", dataset="toy", device="cpu")
+    with pytest.raises(ValueError, match="--metric must be one of"):
+        tune(base, SPLITS[:1], [0], {}, metric="test_zsl")
+    with pytest.raises(KeyError, match="scal"):  # did-you-mean names the real key
+        tune(base, SPLITS[:1], [0], {"toy.scal": ["2"]})
