@@ -46,6 +46,16 @@ def resolve_splits(dataset: str, split_arg: str | None) -> list[Split]:
     return resolve(split_arg)
 
 
+def select_splits(dataset: str, split_arg: str | None, max_splits: int | None) -> list[Split]:
+    """`resolve_splits`, then only the first `max_splits` members (`--max-splits`)."""
+    splits = resolve_splits(dataset, split_arg)
+    if max_splits is not None:
+        if max_splits < 1:
+            raise ValueError(f"--max-splits must be >= 1, got {max_splits}")
+        splits = splits[:max_splits]
+    return splits
+
+
 def parse_seeds(text: str | Sequence[int]) -> list[int]:
     if not isinstance(text, str):
         return [int(s) for s in text]

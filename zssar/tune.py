@@ -19,12 +19,12 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
+from zssar.env import git_state
 from zssar.runner import RunOptions, Run
 from zssar.splits import Split
 
@@ -114,17 +114,9 @@ def tune(base: RunOptions, splits: list[Split], seeds: list[int], grid: dict[str
         "points": points,
         "chosen": dict(points[best]["overrides"]),  # a copy: no YAML alias in the record
         "chosen_mean": points[best]["mean"],
-        "git_commit": _git_commit(),
+        **git_state(),  # git_commit, git_dirty: the code that made the record
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def format_record(record: dict) -> str:

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args) -> int:
-    from zssar.bench import format_summary, parse_seeds, resolve_splits, run_bench
+    from zssar.bench import format_summary, parse_seeds, run_bench, select_splits
     from zssar.runner import RunOptions
 
     base = RunOptions(method=args.method, dataset=args.dataset, protocol=args.protocol, device=args.device,
@@ -53,11 +53,7 @@ def run(args) -> int:
     # fail on unknown names before any work
     from methods.registry import get_method
     get_method(args.method)
-    splits = resolve_splits(args.dataset, args.split)
-    if args.max_splits is not None:
-        if args.max_splits < 1:
-            raise ValueError(f"--max-splits must be >= 1, got {args.max_splits}")
-        splits = splits[:args.max_splits]
+    splits = select_splits(args.dataset, args.split, args.max_splits)
     seeds = parse_seeds(args.seeds)
     outcomes = run_bench(base, splits, seeds)
     r0 = outcomes[0].result

@@ -36,16 +36,14 @@ def run(args) -> int:
     import yaml
 
     from methods.registry import get_method
-    from zssar.bench import parse_seeds, resolve_splits
+    from zssar.bench import parse_seeds, select_splits
     from zssar.commands.bench import parse_sets
     from zssar.io import atomic_path
     from zssar.runner import RunOptions
     from zssar.tune import format_record, parse_grid, tune
 
     get_method(args.method)  # unknown names fail before any work
-    splits = resolve_splits(args.dataset, args.split)
-    if args.max_splits is not None:
-        splits = splits[:args.max_splits]
+    splits = select_splits(args.dataset, args.split, args.max_splits)
     base = RunOptions(method=args.method, dataset=args.dataset, protocol=args.protocol, device=args.device,
                       method_overrides=parse_sets(args.sets, "--set"),
                       backbone_overrides=parse_sets(args.backbone_sets, "--backbone-set"),
