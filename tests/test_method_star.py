@@ -13,7 +13,7 @@ from methods.star.model import STARNet, part_groups, star_losses
 from zssar.data.layouts import BODY_PARTS, KINECT_V1_20, NTU25
 from toydata import SpyEncoder
 
-SOURCES = ("names", *PART_SOURCES)
+SOURCES = ("names", "descriptions", *PART_SOURCES)
 
 
 def toy_world(n_classes=8, text_dim=16, feat_dim=12, frames=4, layout=NTU25, per_class=16, seed=0):
@@ -202,3 +202,18 @@ def test_star_learns_and_transfers_to_unseen_classes():
                == text.subset(unseen).column_of(labels[te]).numpy()).mean()
     assert seen_acc > 0.5, seen_acc   # chance 1/6
     assert zsl_acc > 0.7, zsl_acc     # chance 1/2
+
+
+def test_global_text_source_is_the_one_trained_and_predicted_with():
+    """`global_text` picks the class-level text of the global alignment and of inference."""
+    maps, labels, text, enc = toy_world()
+    seen = [0, 1, 2, 3, 4, 5]
+    train = data(maps, labels, torch.isin(labels, torch.tensor(seen)).nonzero().squeeze(1))
+    m = STAR(small(global_text="descriptions"), seed=0)
+    assert "descriptions" in m.requires.text_sources and "names" in m.requires.text_sources
+    m.fit(train, text.subset(seen))
+    assert "descriptions / class 0" in enc.encoded and "names / class 0" not in enc.encoded
+    enc.encoded.clear()
+    m.predict(data(maps, labels, torch.arange(8)), text)
+    assert "descriptions / class 7" in enc.encoded and not any(s.startswith("names") for s in enc.encoded)
+    assert STAR.default_config("ntu60").global_text == "names"  # the paper's class names on NTU/PKU

@@ -63,6 +63,24 @@ def test_config_change_is_a_different_run(toy):
     assert not b.skipped and a.run_dir != b.run_dir and a.result["run_key"] != b.result["run_key"]
 
 
+def test_changed_class_text_invalidates_a_finished_run(toy, monkeypatch):
+    """Same config, same directory, different text (an edited pack): the run is recomputed."""
+    from methods.base import Requirements
+    from zssar.text import packs
+    monkeypatch.setattr(toydata.ToyMethod, "requires",
+                        Requirements(features=False, raw=True, text_sources=("names", "descriptions")))
+    text = {"descriptions": [[f"someone does {n}."] for n in toydata.TOY_CLASSES]}
+    monkeypatch.setattr(packs, "_yaml_pack", lambda dataset: {"path": "toy.yaml", "class_names":
+                                                              toydata.TOY_CLASSES, "sources": text})
+    first = run_one(opts(), SPLIT, toy)
+    assert run_one(opts(), SPLIT, toy).skipped
+    text["descriptions"][3] = ["someone kicks with the leg on the liver side."]
+    again = run_one(opts(), SPLIT, toy)
+    assert not again.skipped and again.run_dir == first.run_dir
+    assert again.result["run_key"] != first.result["run_key"]
+    assert again.result["text_encoder"]["text_sha256"] != first.result["text_encoder"]["text_sha256"]
+
+
 def test_calibration_never_sees_test_data_or_unseen_classes(toy):
     run_one(opts(), SPLIT, toy)
     test_ids = set(toy.sample_ids[toy.meta["subject"].to_numpy() == 4])

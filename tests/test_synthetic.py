@@ -88,6 +88,39 @@ def test_descriptions_separate_mirrored_classes_better_than_names(minilm):
     assert desc_cos < names_cos - 0.05, (names_cos, desc_cos)
 
 
+CLASS_LEVEL = ("descriptions", "spatial_coarse", "spatial_medium", "spatial_fine",
+               "temporal_1", "temporal_2", "temporal_3")
+
+
+def test_every_class_level_source_tells_every_class_apart(minilm):
+    """Twins differ only in posture or tempo: a source that leaves those out gives twins the
+    same text, and no method reading it can separate them (the session-2 Neuron defect).
+    Checked on the class-mean MiniLM embedding the methods use, and on Neuron's cumulative
+    phase text (mean of the phase 1..3 embeddings). Body-part sources are exempt: an idle
+    part is truly described the same way in many classes."""
+    sources = S.text_sources()
+    mirror = {s.id: s.mirror_id for s in S.CLASS_SPECS}
+    means = {}
+    for name in CLASS_LEVEL:
+        text = sources[name]
+        if name == "spatial_coarse":  # by design too coarse to name the side: mirror pairs may share it
+            text = [t if mirror[c] is None or c < mirror[c] else None for c, t in enumerate(text)]
+        kept = [c for c, t in enumerate(text) if t is not None]
+        assert len({"\n".join(text[c]) for c in kept}) == len(kept), name
+        means[name] = np.stack([minilm.encode(text[c]).numpy().mean(0) for c in kept])
+    means["temporal_cumulative"] = (means["temporal_1"] + means["temporal_2"] + means["temporal_3"]) / 3
+    names = {n: S.CLASS_NAMES for n in means}
+    names["spatial_coarse"] = [S.CLASS_NAMES[c] for c in range(len(S.CLASS_NAMES))
+                               if mirror[c] is None or c < mirror[c]]
+    for name, e in means.items():
+        e = e / np.linalg.norm(e, axis=1, keepdims=True)
+        cos = e @ e.T
+        np.fill_diagonal(cos, -1)
+        i, j = np.unravel_index(cos.argmax(), cos.shape)
+        assert cos[i, j] < 0.995, f"{name}: classes {names[name][i]!r} and {names[name][j]!r} " \
+                                  f"have near-identical text (cos {cos[i, j]:.4f})"
+
+
 # -- generation ----------------------------------------------------------------------------------
 def test_generation_is_deterministic_and_seeded(tmp_path):
     a = S.prepare(S.GENERATED, tmp_path / "a", **SMALL)

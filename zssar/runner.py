@@ -158,8 +158,14 @@ class Run:
             "calibration": opts.calibration,
         }
         self.config_hash = sha256_json(identity)[:12]
+        from zssar.text.packs import text_sha256
+        # the text itself, not just its source names: editing a pack or a generator's text
+        # must invalidate finished runs (the directory stays; the run is recomputed)
+        self.text_sha256 = text_sha256(self.ds.name, self.ds.class_names, self.requires.text_sources,
+                                       use_precomputed=opts.text_encoder == "precomputed",
+                                       user_pack=opts.text_pack)
         self.run_key = sha256_json({
-            **identity, "schema_version": SCHEMA_VERSION, "dataset": self.ds.name,
+            **identity, "schema_version": SCHEMA_VERSION, "dataset": self.ds.name, "text_sha256": self.text_sha256,
             "data_sha256": self.ds.data_sha256, "protocol": self.protocol, "split": split.sha256,
             "seed": opts.seed, "limit": opts.limit,
         })
@@ -390,7 +396,7 @@ class Run:
             "text_encoder": {**encoder.describe(), "sources": list(self.requires.text_sources),
                              "provenance": pack_provenance(ds.name, ds.class_names, self.requires.text_sources,
                                                            opts.text_pack),
-                             "text_pack": self.identity["text_pack"]},
+                             "text_pack": self.identity["text_pack"], "text_sha256": self.text_sha256},
             "backbone": feats.info if feats is not None else None,
             "env": environment(self.device),
             "timing": timing,

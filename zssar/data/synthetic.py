@@ -38,7 +38,8 @@ from zssar.io import read_json, sha256_json, write_json, write_text
 
 NAME = "synthetic"
 LAYOUT = "ntu25"
-# Bump whenever the generator's output changes (kinematics, classes, text, defaults).
+# Bump whenever the generator's skeletons change (kinematics, classes, defaults). Text-only
+# changes need no bump: the text's hash is part of every run key (zssar.text.packs.text_sha256).
 GENERATOR_VERSION = "synthetic-1"
 GENERATOR_STAMP = "generator.json"  # identity of the generation that wrote a folder
 PROTOCOLS = {"xsub": "cross-subject: subjects 1-5 train, 6-8 test"}

@@ -6,6 +6,9 @@ about its motion. Side words alone barely move a MiniLM embedding ("left" vs "ri
 cosine 0.99), so everything except the short class name also names the side by an
 anatomical landmark (the heart side vs the liver/writing-hand side).
 
+Every source names the posture and the tempo too (twin classes differ only there; a source
+without them would make twins identical — see benchmarks/synthetic_text_overlap.py).
+
 Templates use the person as the grammatical subject, so one template serves a single limb
 ("the left hand") and both limbs ("both hands") alike.
 """
@@ -46,6 +49,9 @@ POSTURE = {
     "standing": dict(
         clause="standing upright", subject="A standing person",
         sentence="The person stands upright on both feet the whole time.",
+        fine="the hips and knees stay straight and the body weight rests on both feet",
+        phase=("the person stands upright on both feet", "the person is still standing upright on both feet",
+               "the person ends standing upright on both feet"),
         parts=dict(head="The head stays upright, facing forward, and remains still.",
                    hand="The hands hang still beside the thighs.",
                    arm="The arms hang relaxed at the sides of the body.",
@@ -55,6 +61,9 @@ POSTURE = {
     "sitting": dict(
         clause="sitting on a chair", subject="A seated person",
         sentence="The person sits on a chair throughout, thighs on the seat and knees bent at a right angle.",
+        fine="the pelvis rests on the chair seat with the hips and knees bent at right angles",
+        phase=("the person sits on a chair", "the person is still sitting on the chair",
+               "the person ends seated on the chair"),
         parts=dict(head="The head stays upright, facing forward, and remains still.",
                    hand="The hands rest still on the lap.",
                    arm="The forearms rest on the thighs.",
@@ -65,9 +74,15 @@ POSTURE = {
 
 TEMPO = {
     "fast": dict(adv="quickly", count="several times in quick succession",
-                 sentence="The movement is quick and energetic."),
+                 sentence="The movement is quick and energetic.",
+                 fine="each cycle of the movement lasts well under a second",
+                 phase=("and starts moving abruptly", "and each repetition is quick and energetic",
+                        "and stops abruptly")),
     "slow": dict(adv="slowly", count="a few times at an unhurried pace",
-                 sentence="The movement is slow and controlled."),
+                 sentence="The movement is slow and controlled.",
+                 fine="each cycle of the movement takes a couple of seconds",
+                 phase=("and starts moving gently", "and each repetition is slow and controlled",
+                        "and comes to rest gradually")),
 }
 
 # -- words for motions -------------------------------------------------------------------------
@@ -209,6 +224,13 @@ MOTIONS = {
         medium="only the head moves, tipping forward and back up on the neck",
         parts=dict(head="The head tips forward and back up repeatedly, nodding.")),
 }
+
+# What the action is, in a few words, without the side (the coarse granularity: a mirror pair
+# is described alike at this level, and only finer sources name the side)
+GIST = {"wave": "waving a hand overhead", "circle": "drawing circles with a straight arm",
+        "punch": "punching forward", "raise": "raising an arm overhead", "kick": "kicking a foot forward",
+        "swing": "swinging a leg like a pendulum", "bend": "bowing forward", "twist": "twisting the trunk",
+        "nod": "nodding"}
 
 # Two-person interactions are written out whole (person A acts, person B reacts).
 INTERACTIONS = {
@@ -363,23 +385,28 @@ def _single_sources(spec) -> dict[str, list[str]]:
         "spatial_coarse": [
             _sentence(f"{post['subject'].lower()} moves {w['region']} {tempo['adv']} while the rest of the "
                       f"body stays mostly still"),
-            _sentence(f"the whole body is {post['clause']}, and the action is {w['kind']}"),
+            _sentence(f"the whole body is {post['clause']}, and the action is {w['kind']}: {GIST[spec.motion]}"),
         ],
         "spatial_medium": [
             _sentence(f"the moving limb is {w['the_limb']}{w['side_note']}: {f('medium')}"),
             _sentence(f"{post['sentence'][:-1]}, and {other}"),
+            tempo["sentence"],
         ],
-        "spatial_fine": [_sentence(f("fine"))],
-        "temporal_1": [_sentence(f"at the beginning, {begin}")],
-        "temporal_2": [_sentence(f"in the middle of the action, {middle}")],
-        "temporal_3": [_sentence(f"at the end, {end}")],
+        # every granularity and phase names posture and tempo as well: twin classes differ
+        # only there, and a source that leaves them out makes twins indistinguishable
+        "spatial_fine": [_sentence(f("fine")), _sentence(f"{post['fine']}, and {tempo['fine']}")],
     }
+    for k, (label, text) in enumerate((("at the beginning", begin), ("in the middle of the action", middle),
+                                       ("at the end", end))):
+        out[f"temporal_{k + 1}"] = [_sentence(f"{label}, {text}"),
+                                    _sentence(f"{post['phase'][k]}, moving {w['the_limb']}{w['side_note']}, "
+                                              f"{tempo['phase'][k]}")]
     parts = dict(post["parts"])
     active = dict(m.get("parts", {}))
     active.update(m.get(f"parts_{spec.posture}", {}))
     for part in BODY_PARTS:
         if part in active:
-            out[f"part_{part}"] = [_sentence(_fill(active[part], spec))]
+            out[f"part_{part}"] = [_sentence(_fill(active[part], spec)), tempo["sentence"]]
         else:
             out[f"part_{part}"] = [_sentence(parts[part])]
     return out

@@ -160,6 +160,24 @@ def class_text(dataset: str, class_names: Sequence[str], class_ids: Sequence[int
     return full.subset(list(class_ids))
 
 
+def text_sha256(dataset: str, class_names: Sequence[str], sources: Sequence[str],
+                use_precomputed: bool = False, user_pack: str | Path | None = None) -> str:
+    """Hash of the exact text (and precomputed embeddings, if used) a run gives its method.
+
+    Part of every run key: when a pack or a generated source changes, finished runs that
+    read the old text are no longer "finished", even though no config value changed.
+    """
+    import hashlib
+
+    from zssar.io import sha256_json
+    sentences, pre, _ = load_sources(dataset, class_names, sources, user_pack)
+    arrays = {}
+    if use_precomputed:
+        for source, emb in pre.items():
+            arrays[source] = hashlib.sha256(emb.detach().cpu().float().contiguous().numpy().tobytes()).hexdigest()
+    return sha256_json({"sentences": {s: sentences[s] for s in sorted(sentences)}, "precomputed": arrays})
+
+
 def pack_provenance(dataset: str, class_names: Sequence[str], sources: Sequence[str],
                     user_pack: str | Path | None = None) -> dict[str, str]:
     return load_sources(dataset, class_names, sources, user_pack)[2]

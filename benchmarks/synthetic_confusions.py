@@ -1,0 +1,87 @@
+"""Where each method's unseen-class (ZSL) errors go on the synthetic dataset.
+
+    python benchmarks/synthetic_confusions.py [--methods linear,neuron,star] [--split synthetic_default]
+
+Reads the per-sample predictions (`preds.npz`) of every finished synthetic run under
+`<results>/runs` (`$ZSSAR_RESULTS`, default `results/`) and sorts each wrong ZSL prediction
+by how the predicted class relates to the true one, using the composition the classes are
+generated from (`zssar.data.synthetic.CLASS_SPECS`):
+
+- mirror: same motion, posture and tempo on the other side of the body (left <-> right);
+- twin: same limb and motion, other posture or tempo;
+- two-person: both classes are two-person interactions;
+- other: anything else.
+
+Columns are percentages of all ZSL test samples (so accuracy + the four error columns = 100),
+averaged over the runs of a method; a method that loses to another mostly on `mirror` cannot
+tell the sides apart, one that loses on `twin` cannot tell posture/tempo apart.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+RELATIONS = ("mirror", "twin", "two-person", "other")
+
+
+def relation(true: int, pred: int, specs) -> str:
+    t, p = specs[true], specs[pred]
+    if t.mirror_id == pred:
+        return "mirror"
+    if pred in t.twin_ids:
+        return "twin"
+    if t.persons == 2 and p.persons == 2:
+        return "two-person"
+    return "other"
+
+
+def run_breakdown(preds: dict, specs) -> dict[str, float]:
+    """Accuracy and error shares (% of ZSL samples) of one run's saved predictions."""
+    labels = preds["labels"][preds["zsl_sample_idx"]]
+    predicted = preds["zsl_class_ids"][preds["zsl_scores"].argmax(1)]
+    out = {"acc": float(np.mean(predicted == labels) * 100)}
+    kinds = [relation(int(t), int(p), specs) for t, p in zip(labels, predicted) if t != p]
+    for r in RELATIONS:
+        out[r] = 100.0 * kinds.count(r) / len(labels)
+    return out
+
+
+def main(argv=None) -> int:
+    import pandas as pd
+    from tabulate import tabulate
+
+    from zssar import paths
+    from zssar.data.synthetic import CLASS_SPECS
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--methods", default="", help="comma-separated method names (default: all found)")
+    p.add_argument("--split", default="synthetic_default", help="split family name prefix")
+    args = p.parse_args(argv)
+    wanted = set(filter(None, args.methods.split(",")))
+    rows = []
+    for result_path in sorted((paths.results_dir() / "runs").glob("synthetic-*/*/*/*/seed*/result.json")):
+        result = json.loads(result_path.read_text())
+        name = result["method"]["name"]
+        preds_path = result_path.parent / "preds.npz"
+        if (result["status"] != "complete" or not preds_path.is_file() or (wanted and name not in wanted)
+                or not result["split"]["name"].startswith(args.split)):
+            continue
+        with np.load(preds_path, allow_pickle=False) as preds:
+            shares = run_breakdown(dict(preds), CLASS_SPECS)
+        rows.append({"method": f"{name} {result['method']['version']} [{result['method']['config_hash'][:6]}]",
+                     "split": result["split"]["name"], "seed": result["seed"], **shares})
+    if not rows:
+        print(f"no finished synthetic runs with preds.npz under {paths.results_dir() / 'runs'}")
+        return 1
+    df = pd.DataFrame(rows)
+    table = df.groupby("method").agg(runs=("seed", "size"), splits=("split", "nunique"),
+                                     **{c: (c, "mean") for c in ("acc", *RELATIONS)})
+    print("ZSL accuracy and where the errors go (% of ZSL test samples, mean over runs)")
+    print(tabulate(table.round(1), headers="keys"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
