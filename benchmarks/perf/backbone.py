@@ -64,13 +64,26 @@ def _model(arch: str, num_classes: int = 55, **kwargs):
     return build_model(BackboneConfig(arch=arch), num_classes, NTU25, SHAPE["m"])
 
 
+BF16 = "-bf16"  # arch suffix: the same backbone under CPU bfloat16 autocast (backbone.cpu_amp=bf16)
+
+
+def _autocast(arch: str, kwargs: dict):
+    """(arch without the suffix, autocast context): bf16 rows run the plain model inside
+    torch.autocast("cpu", bfloat16), as training and extraction do with cpu_amp=bf16."""
+    import torch
+    amp = arch.endswith(BF16) or kwargs.pop("cpu_amp", "off") == "bf16"
+    return arch.removesuffix(BF16), torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp)
+
+
 def child(mode: str, arch: str, batch: int, steps: int, threads: int, kwargs: dict | None = None) -> dict:
     """One configuration, run inside a fresh process so ru_maxrss is its own peak."""
     import torch
     if threads > 0:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = _model(arch, **(kwargs or {}))
+    label, kwargs = arch, dict(kwargs or {})
+    arch, autocast = _autocast(arch, kwargs)
+    model = _model(arch, **kwargs)
     x = torch.randn(batch, 3, SHAPE["t"], SHAPE["v"], SHAPE["m"])
     times = []
     if mode == "train":
@@ -80,25 +93,27 @@ def child(mode: str, arch: str, batch: int, steps: int, threads: int, kwargs: di
         for i in range(steps + 1):  # first step warms up allocators and kernels
             t0 = time.perf_counter()
             opt.zero_grad(set_to_none=True)
-            torch.nn.functional.cross_entropy(model(x), y).backward()
+            with autocast:  # forward and loss only, as in zssar/backbones/train.py
+                loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
             opt.step()
             times.append(time.perf_counter() - t0)
     else:
         model.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast:
             for i in range(steps + 1):
                 t0 = time.perf_counter()
                 model.extract(x)
                 times.append(time.perf_counter() - t0)
     per_step = sorted(times[1:])[len(times[1:]) // 2]  # median: robust to a noisy neighbour
-    return {"mode": mode, "arch": arch, "batch": batch, "step_s": per_step, "samples_per_s": batch / per_step,
+    return {"mode": mode, "arch": label, "batch": batch, "step_s": per_step, "samples_per_s": batch / per_step,
             "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, "threads": torch.get_num_threads()}
 
 
 def flops_per_sample(arch: str) -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
-    model = _model(arch)
+    model = _model(arch.removesuffix(BF16))  # counted in float32: autocast does not change FLOPs
     x = torch.randn(2, 3, SHAPE["t"], SHAPE["v"], SHAPE["m"])
     with FlopCounterMode(display=False) as fwd:
         with torch.no_grad():
