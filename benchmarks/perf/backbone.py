@@ -78,9 +78,12 @@ BF16 = "-bf16"  # arch suffix: the same backbone under CPU bfloat16 autocast (ba
 def _autocast(arch: str, kwargs: dict):
     """(arch without the suffix, autocast context): bf16 rows run the plain model inside
     torch.autocast("cpu", bfloat16), as training and extraction do with cpu_amp=bf16."""
+    import contextlib
+
     import torch
     amp = arch.endswith(BF16) or kwargs.pop("cpu_amp", "off") == "bf16"
-    return arch.removesuffix(BF16), torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp)
+    # float32 rows run without any autocast context, exactly as before bf16 rows existed
+    return arch.removesuffix(BF16), torch.autocast("cpu", dtype=torch.bfloat16) if amp else contextlib.nullcontext()
 
 
 def child(mode: str, arch: str, batch: int, steps: int, threads: int, kwargs: dict | None = None) -> dict:
@@ -104,6 +107,7 @@ def child(mode: str, arch: str, batch: int, steps: int, threads: int, kwargs: di
             with autocast:  # forward and loss only, as in zssar/backbones/train.py
                 loss = torch.nn.functional.cross_entropy(model(x), y)
             loss.backward()
+            del loss
             opt.step()
             times.append(time.perf_counter() - t0)
     else:
