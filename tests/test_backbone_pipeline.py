@@ -107,6 +107,19 @@ def test_pretraining_uses_only_seen_training_samples_and_learns(tmp_path, caplog
     assert meta["val_acc"] >= 60, meta["history"]
 
 
+def test_bf16_pretraining_on_cpu_learns(tmp_path, caplog):
+    """backbone.cpu_amp=bf16: the same tiny pre-training as above under CPU bf16 autocast."""
+    ds = structured_dataset(per_class=30)
+    cfg = dataclasses.replace(TINY, epochs=10, lr_steps=(8,), val_fraction=0.3, cpu_amp="bf16")
+    with caplog.at_level(logging.INFO, logger="zssar.backbones"):
+        path = pretrain(ds, train_mask_of(ds), [0, 1, 2, 3], cfg, tmp_path / "run")
+    meta, state = load_checkpoint(path)
+    assert "bf16 mixed precision" in caplog.text
+    assert meta["config"]["cpu_amp"] == "bf16"
+    assert all(v.dtype in (torch.float32, torch.int64) for v in state.values())  # float32 weights
+    assert meta["val_acc"] >= 60, meta["history"]  # chance is 25 %
+
+
 def test_resume_after_interruption_gives_the_uninterrupted_result(tmp_path, tiny_ds):
     seen, mask = [0, 1, 2], train_mask_of(tiny_ds)
     cfg = dataclasses.replace(TINY, epochs=3)
@@ -224,6 +237,38 @@ def test_backbone_config_defaults_and_overrides():
         backbone_config("ntu60", {"arch": "resnet"})
     with pytest.raises(KeyError):
         backbone_config("ntu60", {"widht": "3"})
+
+
+def test_cpu_amp_enters_identities_only_when_switched_on(tiny_ds):
+    """Adding backbone.cpu_amp changed no identity of an existing (default, "off") config:
+    the checkpoint key, the runner's record and the feature-cache key are as before."""
+    for dataset in ("synthetic", "ntu60", "msr_action3d"):
+        default = backbone_config(dataset)
+        assert default.cpu_amp == "off"
+        assert "cpu_amp" not in default.training_key() and "cpu_amp" not in default.identity()
+        assert default.identity() == {k: v for k, v in dataclasses.asdict(default).items() if k != "cpu_amp"}
+        bf16 = backbone_config(dataset, {"cpu_amp": "bf16"})
+        assert bf16.training_key()["cpu_amp"] == "bf16" and bf16.training_key() != default.training_key()
+    mask, seen = train_mask_of(tiny_ds), [0, 1, 2, 3]
+    assert checkpoint_dir(tiny_ds, mask, seen, TINY) != checkpoint_dir(
+        tiny_ds, mask, seen, dataclasses.replace(TINY, cpu_amp="bf16"))
+    with pytest.raises(ValueError, match="cpu_amp"):
+        backbone_config("ntu60", {"cpu_amp": "fp16"})
+
+
+def test_bf16_extraction_has_its_own_feature_cache_entry(tmp_path, tiny_ds):
+    """Features extracted under bf16 autocast from the same checkpoint are cached apart from
+    the float32 ones (and stored as float32 pooled / maps_dtype maps)."""
+    mask, seen = train_mask_of(tiny_ds), [0, 1, 2, 3]
+    ckpt = pretrain(tiny_ds, mask, seen, dataclasses.replace(TINY, epochs=1), tmp_path / "a")
+    f32 = get_features(tiny_ds, mask, seen, cfg=dataclasses.replace(TINY, checkpoint=str(ckpt)), need_maps=True)
+    bf16_cfg = dataclasses.replace(TINY, checkpoint=str(ckpt), cpu_amp="bf16")
+    bf16 = get_features(tiny_ds, mask, seen, cfg=bf16_cfg, need_maps=True)
+    assert not bf16.info["cache_hit"] and bf16.info["cache_dir"] != f32.info["cache_dir"]
+    assert bf16.pooled.dtype == np.float32 and bf16.maps.dtype == np.float16
+    rel = np.linalg.norm(bf16.pooled - f32.pooled) / np.linalg.norm(f32.pooled)
+    assert 0 < rel < 3e-2
+    assert get_features(tiny_ds, mask, seen, cfg=bf16_cfg).info["cache_hit"]
 
 
 def test_cli_train_and_extract(tmp_path, capsys):

@@ -152,7 +152,9 @@ class Run:
         self.method_config = config_to_dict(self.config)
         identity = {
             "method": {"name": opts.method, "version": self.method_cls.version, "config": self.method_config},
-            "backbone": dataclasses.asdict(self.backbone_cfg) if self.backbone_cfg else None,
+            # identity(): opt-in fields (backbone.cpu_amp) appear only when set, so existing
+            # run records keep their config hash and run key
+            "backbone": self.backbone_cfg.identity() if self.backbone_cfg else None,
             "text_encoder": opts.text_encoder,
             "text_pack": _pack_identity(opts.text_pack),
             "calibration": opts.calibration,

@@ -239,7 +239,7 @@ def import_upstream(src: str | Path, dst: str | Path, *, trained_on_seen, datase
     model = ShiftGCN(info["num_classes"], info["num_joints"], info["num_bodies"], info["in_channels"],
                      width=info["width"], num_blocks=info["num_blocks"])
     model.load_state_dict(state, strict=True)  # proves every tensor found its place and shape
-    meta = {"arch": "shiftgcn", "config": _plain(cfg), "class_ids": seen, "trained_on_seen": seen,
+    meta = {"arch": "shiftgcn", "config": _plain(cfg.identity()), "class_ids": seen, "trained_on_seen": seen,
             "dataset": dataset, "layout": layout.name, "num_joints": info["num_joints"],
             "num_bodies": info["num_bodies"], "feature_dim": model.feature_dim, "data_sha256": None,
             "train_partition_sha256": None, "source": f"upstream:{src.name}",

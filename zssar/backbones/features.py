@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from zssar import paths
 from zssar.backbones.checkpoint import _plain, check_no_leakage, load_checkpoint
-from zssar.backbones.config import BackboneConfig, backbone_config, build_model, cpu_threads, validate_config  # noqa: F401 (re-exported for the runner)
+from zssar.backbones.config import BackboneConfig, autocast, backbone_config, build_model, cpu_amp_dtype, cpu_threads, validate_config  # noqa: F401 (re-exported for the runner)
 from zssar.backbones.train import loader, num_bodies_of, pretrain, resolve_device
 from zssar.backbones.transforms import SkeletonTransform
 from zssar.data.dataset import SkeletonDataset
@@ -121,12 +121,15 @@ def extract_cached(ds: SkeletonDataset, checkpoint: str | Path, *, cfg: Backbone
     ckpt_sha = sha256_file(checkpoint)
     transform = SkeletonTransform(cfg.window, int(meta["num_bodies"]), train=False,
                                   random_rotation=cfg.random_rotation, test_time_random=cfg.test_time_random)
-    key = sha256_json({"checkpoint": ckpt_sha, "transform": transform.settings(), "data": data_sha,
-                       "seed": cfg.seed if transform.randomized else None, "maps_dtype": cfg.maps_dtype})
+    identity = {"checkpoint": ckpt_sha, "transform": transform.settings(), "data": data_sha,
+                "seed": cfg.seed if transform.randomized else None, "maps_dtype": cfg.maps_dtype}
+    if cpu_amp_dtype(cfg, device) is not None:  # bf16 features differ; float32 keys stay as they were
+        identity["cpu_amp"] = cfg.cpu_amp
+    key = sha256_json(identity)
     folder = backbones_root(ds) / "features" / key[:16]
     info = {"id": f"{meta['arch']}:{ckpt_sha[:16]}", "arch": meta["arch"], "checkpoint": str(checkpoint),
             "checkpoint_sha256": ckpt_sha, "trained_on_seen": list(meta["trained_on_seen"]),
-            "data_sha256": data_sha, "config": _plain(cfg), "checkpoint_config": meta["config"],
+            "data_sha256": data_sha, "config": _plain(cfg.identity()), "checkpoint_config": meta["config"],
             "transform": transform.settings(), "source": meta.get("source"), "val_acc": meta.get("val_acc"),
             "feature_dim": meta.get("feature_dim"), "cache_dir": str(folder)}
     cached = _load(folder, len(ds), need_maps)
@@ -166,14 +169,13 @@ def extract(model, ds: SkeletonDataset, transform: SkeletonTransform, cfg: Backb
     positions = np.arange(len(ds))
     batches = loader(ds, positions, np.zeros(len(ds), dtype=np.int64), transform, cfg, 0,
                      cfg.eval_batch_size, False, device)
-    use_amp = cfg.amp and device.startswith("cuda")
     with contextlib.ExitStack() as stack:
         p_tmp = stack.enter_context(atomic_path(folder / "pooled.npy"))
         m_tmp = stack.enter_context(atomic_path(folder / "maps.npy")) if need_maps else None
         pooled = np.lib.format.open_memmap(p_tmp, mode="w+", dtype=np.float32, shape=(len(ds), model.feature_dim))
         maps, row = None, 0
         for x, _ in tqdm(batches, desc="extract", leave=False):
-            with torch.autocast(device_type="cuda", enabled=use_amp):
+            with autocast(cfg, device):  # CUDA float16 (amp) or CPU bfloat16 (cpu_amp), else off
                 p, fmap = model.extract(x.to(device, non_blocking=True))
             if need_maps and maps is None:
                 maps = np.lib.format.open_memmap(m_tmp, mode="w+", dtype=np.dtype(cfg.maps_dtype),

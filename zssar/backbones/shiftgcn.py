@@ -252,10 +252,18 @@ def _eval_affine(bn: nn.modules.batchnorm._BatchNorm):
     return scale, bn.bias - bn.running_mean * scale
 
 
+# dtypes of aten's fused add+ReLU CPU kernel (it has no bfloat16/float16 kernel)
+_FUSED_ADD_RELU_DTYPES = (torch.float32, torch.float64)
+
+
+def _fused_add_relu_ok(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.device.type == "cpu" and a.dtype == b.dtype and a.dtype in _FUSED_ADD_RELU_DTYPES
+
+
 def _add_relu_(x: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
     """x = relu(x + other) in place (other broadcasts), one pass on CPU (aten's fused kernel,
-    which has no autograd: training uses _AddReLU)."""
-    if x.device.type == "cpu":
+    which has no autograd: training uses _AddReLU); two passes in other dtypes (bf16)."""
+    if _fused_add_relu_ok(x, other):
         return torch.ops.aten._add_relu_(x, other)
     return x.add_(other).relu_()
 
@@ -277,8 +285,10 @@ class _AddReLU(torch.autograd.Function):
 
 
 def _add_relu(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    if a.device.type == "cpu" and a.shape == b.shape:
+    if _fused_add_relu_ok(a, b) and a.shape == b.shape:
         return _AddReLU.apply(a, b)
+    # GPUs, broadcasting, and bf16 under CPU autocast: plain ops (the in-place ReLU saves
+    # only its output for backward, like _AddReLU; a + b promotes mixed dtypes)
     return F.relu(a + b, inplace=True)
 
 
@@ -383,7 +393,9 @@ class ShiftGraphConv(nn.Module):
     def forward(self, x0):
         b, t, v, _ = x0.shape
         x = _permute_columns(x0.reshape(b * t, v * self.c_in), self.shift_in, self.shift_in_inverse)
-        x = x.view(b * t, v, self.c_in) * (torch.tanh(self.feature_mask) + 1)
+        # the mask in the activations' dtype: a float32 mask would promote a bf16 activation
+        # (autocast) to float32 for this pass; a no-op in float32
+        x = x.view(b * t, v, self.c_in) * (torch.tanh(self.feature_mask) + 1).to(x.dtype)
         x = torch.addmm(self.bias, x.view(-1, self.c_in), self.weight)
         x = _permute_columns(x.view(b * t, v * self.c_out), self.shift_out, self.shift_out_inverse)
         x = self.bn(x).view(b, t, v, self.c_out)
@@ -495,6 +507,27 @@ class ShiftBlock(nn.Module):
         return _add_relu_(y, x if res is None else self.residual.forward_folded(x, res))
 
 
+def _cpu_autocast_dtype(x: torch.Tensor):
+    """The lower-precision dtype when `x` is on CPU inside `torch.autocast("cpu")`, else None."""
+    if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        return torch.get_autocast_dtype("cpu")
+    return None
+
+
+def _cast_folded(folded, dtype):
+    """The folded parameters (nested tuples/lists of tensors and None) cast to `dtype`.
+
+    Autocast casts only the inputs of matmuls; the folded path's shifts, gathers and in-place
+    adds take tensors of one dtype (several write with `out=`), so under CPU autocast the
+    whole folded trunk runs in the autocast dtype: folding is done in float32 from the live
+    parameters, then the results are rounded once here."""
+    if isinstance(folded, torch.Tensor):
+        return folded.to(dtype)
+    if isinstance(folded, (tuple, list)):
+        return type(folded)(_cast_folded(f, dtype) for f in folded)
+    return folded
+
+
 class ShiftGCN(nn.Module):
     """The 10-block Shift-GCN joint model; input (N, 3, T, V, M).
 
@@ -532,12 +565,14 @@ class ShiftGCN(nn.Module):
     def _inference(self) -> bool:
         return not self.training and not torch.is_grad_enabled()
 
-    def _trunk(self, x, folded=None):
+    def _trunk(self, x, folded=None, dtype=None):
         n, c, t, v, m = x.shape
         # data_bn channel order is (body, joint, coordinate), as upstream
         x = x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t)
         x = self.data_bn(x)
         x = x.view(n, m, v, c, t).permute(0, 1, 4, 2, 3).reshape(n * m, t, v, c)
+        if dtype is not None:  # folded path under CPU autocast: the whole trunk in that dtype
+            x = x.to(dtype)
         for i, block in enumerate(self.blocks):
             x = block(x) if folded is None else block.forward_folded(x, folded[i])
         return x.view(n, m, *x.shape[1:]).mean(1)  # (N, T', V, C)
@@ -548,18 +583,23 @@ class ShiftGCN(nn.Module):
                              f"{self.num_bodies}), got {tuple(x.shape)}")
         if not self._inference():
             return self._trunk(x)
-        folded = None
+        folded, dtype = None, None
         if self.fold_bn:  # once per call, shared by all micro-batches
             frames, folded = x.shape[2], []
             for block in self.blocks:
                 folded.append(block.fold(frames))
                 frames //= block.tcn.shift_out.stride
+            dtype = _cpu_autocast_dtype(x)
+            if dtype is not None:
+                folded = _cast_folded(folded, dtype)
         if self.eval_chunk <= 0 or x.shape[0] <= self.eval_chunk:
-            return self._trunk(x, folded)
-        return torch.cat([self._trunk(part, folded) for part in x.split(self.eval_chunk)])
+            return self._trunk(x, folded, dtype)
+        return torch.cat([self._trunk(part, folded, dtype) for part in x.split(self.eval_chunk)])
 
     def extract(self, x):
         fmap = self._maps(x)
+        if fmap.dtype in (torch.bfloat16, torch.float16):  # autocast: pool with float32 sums
+            return fmap.mean(dim=(1, 2), dtype=torch.float32), fmap
         return fmap.mean(dim=(1, 2)), fmap
 
     def forward(self, x):

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from zssar import __version__
 from zssar.backbones.checkpoint import _plain, save_checkpoint
-from zssar.backbones.config import BackboneConfig, build_model, cpu_threads
+from zssar.backbones.config import BackboneConfig, autocast, build_model, cpu_amp_dtype, cpu_threads
 from zssar.backbones.transforms import SkeletonTransform
 from zssar.data.dataset import SkeletonDataset
 from zssar.io import atomic_path, sha256_json, write_json
@@ -121,7 +121,7 @@ def _pretrain(ds, train_mask, seen, cfg: BackboneConfig, out_dir: Path, *, devic
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
                           weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    run_key = sha256_json({"config": _plain(cfg), "seen": class_ids, "train": train_pos, "val": val_pos})
+    run_key = sha256_json({"config": _plain(cfg.identity()), "seen": class_ids, "train": train_pos, "val": val_pos})
     start, history = 0, []
     resume = out_dir / RESUME
     if resume.is_file():
@@ -135,9 +135,10 @@ def _pretrain(ds, train_mask, seen, cfg: BackboneConfig, out_dir: Path, *, devic
             start, history = int(state["epoch"]), list(state["history"])
             log.info("resuming %s pre-training at epoch %d/%d", cfg.arch, start + 1, cfg.epochs)
 
+    amp_note = " (mixed precision)" if use_amp else (
+        f" ({cfg.cpu_amp} mixed precision)" if cpu_amp_dtype(cfg, device) is not None else "")
     log.info("pre-training %s on %d seen classes: %d train / %d val samples, %d epochs, device %s%s",
-             cfg.arch, len(class_ids), len(train_pos), len(val_pos), cfg.epochs, device,
-             " (mixed precision)" if use_amp else "")
+             cfg.arch, len(class_ids), len(train_pos), len(val_pos), cfg.epochs, device, amp_note)
     t0 = time.perf_counter()
     for epoch in tqdm(range(start, cfg.epochs), desc=f"{cfg.arch} epochs", initial=start, total=cfg.epochs,
                       leave=False):
@@ -150,7 +151,7 @@ def _pretrain(ds, train_mask, seen, cfg: BackboneConfig, out_dir: Path, *, devic
                          True, device)
         for x, y in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with torch.autocast(device_type="cuda", enabled=use_amp):
+            with autocast(cfg, device):  # CUDA float16 (amp) or CPU bfloat16 (cpu_amp), else off
                 logits = model(x)
                 loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
@@ -175,7 +176,7 @@ def _pretrain(ds, train_mask, seen, cfg: BackboneConfig, out_dir: Path, *, devic
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
 
-    meta = {"arch": cfg.arch, "config": _plain(cfg), "class_ids": class_ids, "trained_on_seen": class_ids,
+    meta = {"arch": cfg.arch, "config": _plain(cfg.identity()), "class_ids": class_ids, "trained_on_seen": class_ids,
             "num_classes": ds.num_classes, "dataset": ds.name, "layout": ds.layout.name,
             "num_joints": ds.layout.num_joints, "num_bodies": bodies, "feature_dim": model.feature_dim,
             "num_train": int(len(train_pos)), "num_val": int(len(val_pos)),
@@ -194,6 +195,6 @@ def evaluate(model, ds, positions, targets, transform, cfg: BackboneConfig, devi
     model.eval()
     correct = 0
     for x, y in loader(ds, positions, targets, transform, cfg, 0, cfg.eval_batch_size, False, device):
-        with torch.autocast(device_type="cuda", enabled=cfg.amp and device.startswith("cuda")):
+        with autocast(cfg, device):
             correct += int((model(x.to(device)).argmax(1).cpu() == y).sum())
     return 100.0 * correct / max(len(positions), 1)
