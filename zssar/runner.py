@@ -160,12 +160,13 @@ class Run:
             "calibration": opts.calibration,
         }
         self.config_hash = sha256_json(identity)[:12]
-        from zssar.text.packs import text_sha256
+        from zssar.text.packs import load_sources, text_sha256
+        # loaded once: the run key, the methods' ClassText and the provenance record all use it
+        self.use_precomputed = opts.text_encoder == "precomputed"
+        self.text = load_sources(self.ds.name, self.ds.class_names, self.requires.text_sources, opts.text_pack)
         # the text itself, not just its source names: editing a pack or a generator's text
         # must invalidate finished runs (the directory stays; the run is recomputed)
-        self.text_sha256 = text_sha256(self.ds.name, self.ds.class_names, self.requires.text_sources,
-                                       use_precomputed=opts.text_encoder == "precomputed",
-                                       user_pack=opts.text_pack)
+        self.text_sha256 = text_sha256(self.text[0], self.text[1] if self.use_precomputed else None)
         self.run_key = sha256_json({
             **identity, "schema_version": SCHEMA_VERSION, "dataset": self.ds.name, "text_sha256": self.text_sha256,
             "data_sha256": self.ds.data_sha256, "protocol": self.protocol, "split": split.sha256,
@@ -225,8 +226,7 @@ class Run:
     def _class_text(self, encoder):
         from zssar.text.packs import class_text
         return class_text(self.ds.name, self.ds.class_names, range(self.ds.num_classes),
-                          self.requires.text_sources, encoder,
-                          use_precomputed=self.opts.text_encoder == "precomputed", user_pack=self.opts.text_pack)
+                          self.requires.text_sources, encoder, use_precomputed=self.use_precomputed, loaded=self.text)
 
     def calibrate(self, encoder, all_text, rng, timing) -> dict:
         """Honest γ: chosen in a world where the validation classes play unseen."""
@@ -284,7 +284,6 @@ class Run:
         from zssar import metrics
         from zssar.env import environment
         from zssar.text.encoders import get_encoder
-        from zssar.text.packs import pack_provenance
 
         opts, split, ds = self.opts, self.split, self.ds
         timing: dict[str, float] = {}
@@ -396,8 +395,7 @@ class Run:
             "calibration": calib,
             "per_class": per_class,
             "text_encoder": {**encoder.describe(), "sources": list(self.requires.text_sources),
-                             "provenance": pack_provenance(ds.name, ds.class_names, self.requires.text_sources,
-                                                           opts.text_pack),
+                             "provenance": self.text[2],
                              "text_pack": self.identity["text_pack"], "text_sha256": self.text_sha256},
             "backbone": feats.info if feats is not None else None,
             "env": environment(self.device),

@@ -151,17 +151,18 @@ def _check_names(pack: dict, class_names: Sequence[str]) -> None:
 
 
 def class_text(dataset: str, class_names: Sequence[str], class_ids: Sequence[int], sources: Sequence[str],
-               encoder, use_precomputed: bool = False, user_pack: str | Path | None = None):
-    """A `methods.base.ClassText` for the given classes (columns in `class_ids` order)."""
+               encoder, use_precomputed: bool = False, user_pack: str | Path | None = None, loaded=None):
+    """A `methods.base.ClassText` for the given classes (columns in `class_ids` order).
+
+    `loaded`: the `load_sources` result for these sources, when the caller already has it."""
     from methods.base import ClassText
-    sentences, pre, _ = load_sources(dataset, class_names, sources, user_pack)
+    sentences, pre, _ = loaded if loaded is not None else load_sources(dataset, class_names, sources, user_pack)
     full = ClassText(list(range(len(class_names))), list(class_names), sentences, encoder,
                      pre if use_precomputed else {}, dataset)
     return full.subset(list(class_ids))
 
 
-def text_sha256(dataset: str, class_names: Sequence[str], sources: Sequence[str],
-                use_precomputed: bool = False, user_pack: str | Path | None = None) -> str:
+def text_sha256(sentences: dict, precomputed: dict | None = None) -> str:
     """Hash of the exact text (and precomputed embeddings, if used) a run gives its method.
 
     Part of every run key: when a pack or a generated source changes, finished runs that
@@ -170,14 +171,6 @@ def text_sha256(dataset: str, class_names: Sequence[str], sources: Sequence[str]
     import hashlib
 
     from zssar.io import sha256_json
-    sentences, pre, _ = load_sources(dataset, class_names, sources, user_pack)
-    arrays = {}
-    if use_precomputed:
-        for source, emb in pre.items():
-            arrays[source] = hashlib.sha256(emb.detach().cpu().float().contiguous().numpy().tobytes()).hexdigest()
+    arrays = {source: hashlib.sha256(emb.detach().cpu().float().contiguous().numpy().tobytes()).hexdigest()
+              for source, emb in (precomputed or {}).items()}
     return sha256_json({"sentences": {s: sentences[s] for s in sorted(sentences)}, "precomputed": arrays})
-
-
-def pack_provenance(dataset: str, class_names: Sequence[str], sources: Sequence[str],
-                    user_pack: str | Path | None = None) -> dict[str, str]:
-    return load_sources(dataset, class_names, sources, user_pack)[2]
