@@ -19,7 +19,6 @@ tell the sides apart, one that loses on `twin` cannot tell posture/tempo apart.
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
@@ -54,6 +53,7 @@ def main(argv=None) -> int:
 
     from zssar import paths
     from zssar.data.synthetic import CLASS_SPECS
+    from zssar.io import read_json
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--methods", default="", help="comma-separated method names (default: all found)")
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     wanted = set(filter(None, args.methods.split(",")))
     rows = []
     for result_path in sorted((paths.results_dir() / "runs").glob("synthetic-*/*/*/*/seed*/result.json")):
-        result = json.loads(result_path.read_text())
+        result = read_json(result_path)
         name = result["method"]["name"]
         preds_path = result_path.parent / "preds.npz"
         if (result["status"] != "complete" or not preds_path.is_file() or (wanted and name not in wanted)

@@ -80,10 +80,12 @@ def _autocast(arch: str, kwargs: dict):
     torch.autocast("cpu", bfloat16), as training and extraction do with cpu_amp=bf16."""
     import contextlib
 
-    import torch
+    from zssar.backbones.config import BackboneConfig, autocast
     amp = arch.endswith(BF16) or kwargs.pop("cpu_amp", "off") == "bf16"
-    # float32 rows run without any autocast context, exactly as before bf16 rows existed
-    return arch.removesuffix(BF16), torch.autocast("cpu", dtype=torch.bfloat16) if amp else contextlib.nullcontext()
+    # bf16: the very context training/extraction enter; float32 rows run without any
+    # autocast context, exactly as before bf16 rows existed
+    ctx = autocast(BackboneConfig(cpu_amp="bf16"), "cpu") if amp else contextlib.nullcontext()
+    return arch.removesuffix(BF16), ctx
 
 
 def child(mode: str, arch: str, batch: int, steps: int, threads: int, kwargs: dict | None = None) -> dict:
