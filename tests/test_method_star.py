@@ -140,8 +140,10 @@ def test_part_alignment_switch():
 
 
 def test_loss_weights_scale_their_terms():
-    _, base = _losses(small())
-    _, doubled = _losses(small(global_weight=0.2, part_weight=2.0, separation_weight=0.2))
+    cfg = small()
+    _, base = _losses(cfg)
+    _, doubled = _losses(small(global_weight=2 * cfg.global_weight, part_weight=2 * cfg.part_weight,
+                               separation_weight=2 * cfg.separation_weight))
     for k in base:
         assert torch.isclose(doubled[k], 2 * base[k], rtol=1e-4)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -261,3 +262,38 @@ def test_config_is_one_visible_dataclass():
     assert dataclasses.is_dataclass(cfg) and cfg.to_dict()["seed"] == cfg.seed
     with pytest.raises(TypeError):
         S.prepare(S.GENERATED, "unused", no_such_knob=1)
+
+
+def test_confusion_breakdown_sorts_errors_and_scores_seen_classes_among_seen_only():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "synthetic_confusions", Path(__file__).resolve().parents[1] / "benchmarks" / "synthetic_confusions.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    specs = S.CLASS_SPECS
+    a = next(s for s in specs if s.mirror_id is not None)
+    twin = a.twin_ids[0]
+    pair = [s.id for s in specs if s.persons == 2][:2]
+    other = next(s.id for s in specs if s.persons == 1 and s.id not in (a.id, a.mirror_id, *a.twin_ids))
+    unseen = np.array([a.id, a.mirror_id, twin, pair[0], pair[1], other])
+    seen = np.array([c for c in (s.id for s in specs) if c not in unseen][:3])
+    # ZSL: a -> a (right), a -> mirror, a -> twin, pair0 -> pair1, a -> other
+    zsl_true = [a.id, a.id, a.id, pair[0], a.id]
+    zsl_pred = [a.id, a.mirror_id, twin, pair[1], other]
+    zsl_scores = np.eye(len(unseen))[[list(unseen).index(p) for p in zsl_pred]]
+    # GZSL rows for seen samples: the unseen columns score highest everywhere, so only a
+    # seen-only argmax can find the right class (2 of 3 right)
+    classes = np.concatenate([seen, unseen])
+    seen_pred = [seen[0], seen[1], seen[0]]
+    gzsl = np.zeros((3, len(classes)))
+    gzsl[:, len(seen):] = 10.0
+    for row, p in enumerate(seen_pred):
+        gzsl[row, list(classes).index(p)] = 1.0
+    preds = {"labels": np.array(zsl_true + list(seen)), "zsl_sample_idx": np.arange(5),
+             "zsl_scores": zsl_scores, "zsl_class_ids": unseen, "gzsl_sample_idx": np.arange(5, 8),
+             "gzsl_scores": gzsl, "gzsl_class_ids": classes}
+    out = mod.run_breakdown(preds, specs)
+    assert out["acc"] == pytest.approx(20.0)
+    assert [out[r] for r in mod.RELATIONS] == pytest.approx([20.0, 20.0, 20.0, 20.0])
+    assert out["seen_only"] == pytest.approx(200 / 3)
