@@ -18,12 +18,16 @@ NTU60_48_12 = [3, 5, 9, 12, 15, 40, 42, 47, 51, 56, 58, 59]
 def write_run(root: Path, *, dataset="ntu60", protocol="xsub", split="ntu60_55_5", unseen=NTU60_55_5,
               num_classes=60, family=None, method="linear", config=None, seed=0, metrics=None, status="complete",
               tags=(), uses_unseen_text=False, dirty=False, data_sha="fakedata0", data_version="1",
-              split_version=1, synthetic=False, tiers=None, text="fake-encoder", per_class=None) -> Path:
-    """Write one FAKE result.json in the runner's folder layout and return its folder."""
+              split_version=1, synthetic=False, tiers=None, text="fake-encoder", per_class=None,
+              tuning=None) -> Path:
+    """Write one FAKE result.json in the runner's folder layout and return its folder.
+    `tuning`: a FAKE tuning block (`fake_tuning`): the run goes into its tuned folder."""
+    from zssar.runner import tuned_folder
     config = dict(config or {"fake": True})
     config_hash = sha256_json({"name": method, "config": config, "text": text})[:12]
     seen = [c for c in range(num_classes) if c not in set(unseen)]
-    run_dir = root / "runs" / f"{dataset}-{protocol}" / split / method / config_hash / f"seed{seed}"
+    folder = tuned_folder(tuning) if tuning else config_hash
+    run_dir = root / "runs" / f"{dataset}-{protocol}" / split / method / folder / f"seed{seed}"
     result = {
         "schema_version": 1, "run_key": sha256_json([dataset, split, method, config, seed]), "status": status,
         "errors": [] if status == "complete" else ["FAKE failure"],
@@ -39,8 +43,18 @@ def write_run(root: Path, *, dataset="ntu60", protocol="xsub", split="ntu60_55_5
         "env": {"git_commit": "0000000", "git_dirty": dirty, "hostname": "FAKE"},
         "timing": {}, "created": f"2000-01-01T00:00:{seed:02d}+00:00",
     }
+    if tuning:
+        result["tuning"] = tuning
     write_json(run_dir / "result.json", result)
     return run_dir
+
+
+def fake_tuning(grid: dict, chosen: dict, metric="val_zsl", base="abcdef012345", spec="0000fa4e") -> dict:
+    """A FAKE tuning block in the runner's shape (values invented)."""
+    return {"protocol": "per-split: this split's validation classes, this seed", "grid": grid, "metric": metric,
+            "spec_hash": spec, "base_config_hash": base,
+            "points": [{"overrides": {k: v}, "config_hash": "fake", "val_zsl": 50.0, "val_h": 40.0}
+                       for k, vs in grid.items() for v in vs], "chosen": chosen}
 
 
 def m(zsl, s, u, h, oracle_h=None, **extra) -> dict:

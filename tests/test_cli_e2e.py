@@ -42,3 +42,27 @@ def test_bench_unknown_method_is_a_clear_error(capsys):
 def test_bench_unknown_override_is_refused(capsys):
     assert main(["bench", "--method", "linear", "--set", "linear.epoch=3", "--limit", "20"]) == 2
     assert "Did you mean 'epochs'" in capsys.readouterr().err
+
+
+def test_bench_tune_grid_chooses_per_split_and_skips_rerun(capsys, fast_backbone):
+    from zssar.bench import resolve_splits
+    from zssar.runner import RunOptions
+    from zssar.tune import tune
+    grid = ["--tune-grid", "linear.temperature=0.1,0.05"]
+    args = ["bench", "--method", "linear", "--seeds", "0", "--device", "cpu", "--limit", "60", *fast_backbone, *grid]
+    assert main(args) == 0
+    assert "tuned per split on val_zsl" in capsys.readouterr().out
+    results = list(paths.results_dir().glob("runs/synthetic-*/*/linear/*/seed0/result.json"))
+    assert len(results) == 1 and "-tuned-" in results[0].parent.parent.name
+    r = json.loads(results[0].read_text())
+    block = r["tuning"]
+    assert [p["overrides"] for p in block["points"]] == [{"linear.temperature": v} for v in ("0.1", "0.05")]
+    assert r["method"]["config"]["temperature"] == float(block["chosen"]["linear.temperature"])
+    # the choice is `zssar tune`'s on this split and seed (whose worlds are on disk: nothing retrains)
+    base = RunOptions(method="linear", dataset="synthetic", device="cpu", limit=60, backbone_overrides={"epochs": "2"})
+    record = tune(base, resolve_splits("synthetic", None), [0], {"linear.temperature": ["0.1", "0.05"]})
+    assert record["chosen"] == block["chosen"]
+    t0 = time.perf_counter()
+    assert main(args) == 0
+    assert time.perf_counter() - t0 < 15, "a finished tuned run must be skipped quickly"
+    assert "1 skipped" in capsys.readouterr().out

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from fake_results import NTU60_48_12, m, write_run
+from fake_results import NTU60_48_12, fake_tuning, m, write_run
 from zssar.cli import main
 from zssar.report import compare as cmp
 from zssar.report import store
@@ -104,3 +104,41 @@ def test_help_texts_render():
         with pytest.raises(SystemExit) as e:
             main(argv)
         assert e.value.code == 0
+
+
+def _tuned(results, spec="0000fa4e", offset=1.0):
+    """FAKE tuned neuron runs on every (split, seed): the choice alternates, the row is one system."""
+    grid = {"neuron.spatial_compression": ["true", "false"]}
+    for i, ((split, seed), a) in enumerate(A_VALUES.items()):
+        unseen = NTU60_48_12 if split == "ntu60_48_12" else [10, 11, 19, 26, 56]
+        write_run(results, split=split, unseen=unseen, method="neuron", config={"spatial_compression": i % 2 == 0},
+                  seed=seed, metrics=m(a + offset, 70, 50, 58.3),
+                  tuning=fake_tuning(grid, {"neuron.spatial_compression": str(i % 2 == 0).lower()}, spec=spec))
+
+
+def test_tuned_runs_are_one_side(results):
+    _tuned(results)
+    df = store.for_tables(store.load_results(results))
+    for spec in ("neuron[tuned]", "neuron[tuned per split: spatial_compression]",
+                 "neuron[tuned per split: neuron.spatial_compression]", "abcdef012345-tuned"):
+        row = cmp.compare(df, spec, "neuron[spatial_compression=true]", unit="run").iloc[0]
+        assert (row["pairs"], row["mean_diff"], row["a_wins"]) == (6, pytest.approx(1.0), 1.0), spec
+    # config-value and method sides never pick tuned runs, even where a split chose that value
+    same = cmp.compare(df, "neuron[spatial_compression=true]", "neuron[spatial_compression=false]", unit="run")
+    assert same.iloc[0]["mean_diff"] == pytest.approx(11 / 6)
+    assert set(cmp.select(df, cmp.parse_side("neuron[spatial_compression=true]"))["tuning"]) == {""}
+    with pytest.raises(KeyError, match=r"tuned: tuned per split: spatial_compression"):
+        cmp.select(df, cmp.parse_side("neuron[tuned per split: epochs]"))
+    _tuned(results, spec="0000fa4f", offset=2.0)  # the same keys tuned again with another grid/metric
+    df = store.for_tables(store.load_results(results))
+    with pytest.raises(ValueError, match="names 2 configs.*abcdef012345-tuned-0000fa4e.*tuned per split"):
+        cmp.compare(df, "neuron[tuned]", "linear")
+    row = cmp.compare(df, "abcdef012345-tuned-0000fa4f", "abcdef012345-tuned-0000fa4e", unit="run").iloc[0]
+    assert row["mean_diff"] == pytest.approx(1.0)
+
+
+def test_hash_prefix_may_start_with_a_digit(results):
+    df = store.for_tables(store.load_results(results))
+    digit = df[df["config_hash"].str.match(r"\d")]["config_hash"]
+    assert not digit.empty  # the FAKE tree has one; such prefixes used to be unreadable
+    assert set(cmp.select(df, cmp.parse_side(digit.iloc[0][:6]))["config_hash"]) == {digit.iloc[0]}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fake_results import NTU60_55_5, build_fake_results, m, write_run
+from fake_results import NTU60_55_5, build_fake_results, fake_tuning, m, write_run
 from zssar.cli import main
 from zssar.report import reported, store, tables
 
@@ -171,3 +171,70 @@ def test_ablation_delta_is_paired_on_shared_runs(tmp_path):
     table = tables.ablation_table(tables.prepare(df))[0].display
     row = table[table["Variant"].str.contains("spatial_compression=false")].iloc[0]
     assert row["Δ ZSL"] == "-1.0"
+
+
+TUNED_LABEL = "neuron[tuned per split: logit_scale,spatial_compression]"
+
+
+def _add_tuned_runs(root: Path) -> None:
+    """FAKE tuned neuron runs: every split / seed chose another point of the same grid."""
+    grid = {"neuron.spatial_compression": ["true", "false"], "neuron.logit_scale": ["10", "20"]}
+    df = store.load_results(root)
+    for i in range(3):  # the family: choices differ from split to split
+        unseen = list(df.loc[df["split"] == f"fake_random_{i}", "unseen"].iloc[0])
+        scale = (10, 20, 10)[i]
+        chosen = {"neuron.spatial_compression": "true" if i else "false", "neuron.logit_scale": str(scale)}
+        write_run(root, split=f"fake_random_{i}", family="fake_random", unseen=unseen, method="neuron",
+                  config={"spatial_compression": i > 0, "epochs": 5, "logit_scale": scale},
+                  metrics=m(62.0 + i, 50, 40, 44.4), tuning=fake_tuning(grid, chosen))
+    for seed in range(2):  # synthetic: a boolean key tuned, so the ablation table must leave it out
+        write_run(root, dataset="synthetic", protocol="default", split="synthetic_tiers", unseen=[0, 1, 2, 3],
+                  num_classes=12, method="neuron", config={"spatial_compression": seed == 0, "epochs": 5},
+                  seed=seed, synthetic=True, tiers={"0": "easy", "1": "easy", "2": "hard", "3": "hard"},
+                  metrics=m(72.0 + seed, 90, 40, 55.4, tiers={"easy": 80.0, "hard": 60.0}),
+                  tuning=fake_tuning(grid, {"neuron.spatial_compression": "true" if seed == 0 else "false",
+                                            "neuron.logit_scale": "10"}))
+
+
+def _cells(md: str) -> set[tuple[str, ...]]:
+    """Table rows as stripped cells: column widths move when a longer row label is added."""
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")) for line in md.splitlines() if line.startswith("|")}
+    return {r for r in rows if not all(set(c) <= set("-:") for c in r)}  # not the |---|---| rule
+
+
+def test_tuned_runs_are_one_row_and_untuned_rows_do_not_change(tmp_path):
+    root = build_fake_results(tmp_path / "fake")
+    before = tables.prepare(store.for_tables(store.load_results(root))).set_index("run_dir")["row"]
+    _add_tuned_runs(root)
+    df = store.for_tables(store.load_results(root))
+    runs = tables.prepare(df).set_index("run_dir")
+    assert runs.loc[before.index, "row"].equals(before)  # untuned labels unchanged
+    tuned = runs[runs["tuning"] != ""]
+    assert len(tuned) == 5 and set(tuned["row"]) == {TUNED_LABEL}
+    assert tuned.loc[tuned["dataset"] == "ntu60", "config"].nunique() == 3  # three splits, three choices
+    assert set(tuned["config_hash"]) == {"abcdef012345-tuned-0000fa4e"}
+    out = tmp_path / "tables"
+    tables.make_report(root, out, figures=False)
+    for name in GOLDEN_FILES:  # every untuned row of the golden tables is still there, unchanged
+        got, golden = (out / name).read_text(), (GOLDEN / name).read_text()
+        if name.endswith(".csv"):
+            assert set(golden.splitlines()) <= set(got.splitlines()), name
+        else:
+            assert _cells(golden) <= _cells(got), name
+    assert (out / "ablation.md").read_text() == (GOLDEN / "ablation.md").read_text()
+    family = pd.read_csv(out / "random_splits.csv")
+    cell = family[(family["row"] == TUNED_LABEL) & (family["metric"] == "zsl_top1")].iloc[0]
+    assert (cell["mean"], cell["n"]) == (63.0, 3)  # one row over the 3 splits: (62 + 63 + 64) / 3
+    synthetic = (out / "dataset_synthetic.md").read_text()
+    assert synthetic.count(TUNED_LABEL) == 1 and "72.5 ± 0.7 (n=2)" in synthetic
+
+
+def test_tuned_systems_with_the_same_keys_stay_apart(tmp_path):
+    _add_tuned_runs(build_fake_results(tmp_path))
+    grid = {"neuron.logit_scale": ["20", "10"], "neuron.spatial_compression": ["true", "false"]}
+    write_run(tmp_path, dataset="synthetic", protocol="default", split="synthetic_tiers", unseen=[0, 1, 2, 3],
+              num_classes=12, method="neuron", config={"spatial_compression": True, "epochs": 5}, synthetic=True,
+              metrics=m(71.0, 90, 40, 55.4), tuning=fake_tuning(grid, {"neuron.logit_scale": "20"}, spec="0000fa4f"))
+    runs = tables.prepare(store.for_tables(store.load_results(tmp_path)))
+    rows = set(runs.loc[(runs["dataset"] == "synthetic") & (runs["tuning"] != ""), "row"])
+    assert rows == {f"{TUNED_LABEL}@abcdef012345-tuned-0000fa4e", f"{TUNED_LABEL}@abcdef012345-tuned-0000fa4f"}

@@ -65,17 +65,25 @@ def parse_seeds(text: str | Sequence[int]) -> list[int]:
         raise ValueError(f"--seeds must be comma-separated integers like 0,1,2, got {text!r}") from None
 
 
-def run_bench(base: RunOptions, splits: list[Split], seeds: list[int]) -> list[RunOutcome]:
+def run_bench(base: RunOptions, splits: list[Split], seeds: list[int], tune_grid: dict[str, list[str]] | None = None,
+              tune_metric: str | None = None) -> list[RunOutcome]:
+    """Every (split, seed) run. With `tune_grid`, each run's config is first chosen on that split's
+    validation classes with that seed (zssar.tune.run_tuned: the strict per-split protocol)."""
     from zssar.data.registry import load_dataset
+    from zssar.tune import check_tuning, run_tuned
+    tuned = tune_grid is not None or tune_metric is not None
+    if tuned:  # bad tuning input fails here, before any data is loaded or trained
+        tune_metric = tune_metric or "val_zsl"
+        check_tuning(base.method, base.dataset, base.method_overrides, tune_grid or {}, tune_metric, splits)
     ds = load_dataset(base.dataset)
     outcomes = []
     total = len(splits) * len(seeds)
     for i, split in enumerate(splits):
         for j, seed in enumerate(seeds):
             opts = RunOptions(**{**base.__dict__, "seed": seed})
-            log.info("[%d/%d] %s on %s / %s, seed %d", i * len(seeds) + j + 1, total, base.method,
-                     base.dataset, split.name, seed)
-            outcomes.append(run_one(opts, split, ds))
+            log.info("[%d/%d] %s on %s / %s, seed %d%s", i * len(seeds) + j + 1, total, base.method,
+                     base.dataset, split.name, seed, " (tuned on this split's validation classes)" if tuned else "")
+            outcomes.append(run_tuned(opts, split, tune_grid, tune_metric, ds) if tuned else run_one(opts, split, ds))
     return outcomes
 
 
@@ -135,6 +143,11 @@ def format_summary(outcomes: list[RunOutcome], title: str) -> str:
         agg.update({c: _mean_spread(by_split[c], standard_error=True) for c in metric_cols if c in by_split})
         lines.append("")
         lines.append(tabulate([agg], headers="keys", tablefmt="github"))
+    tunings = [o.result["tuning"] for o in outcomes if o.result.get("tuning")]
+    if tunings:  # how often each point won (the per-run choices are in each result.json)
+        wins = pd.Series([", ".join(f"{k}={v}" for k, v in t["chosen"].items()) for t in tunings]).value_counts()
+        lines.append(f"\ntuned per split on {tunings[0]['metric']} (each split's validation classes, each seed): "
+                     + "; ".join(f"{point} x{n}" for point, n in wins.items()))
     statuses = df["status"].value_counts().to_dict()
     lines.append(f"\nruns: {len(df)} ({', '.join(f'{v} {k}' for k, v in statuses.items())}; "
                  f"{int(df['skipped'].sum())} skipped as already finished). "

@@ -14,6 +14,12 @@ A run, in order:
    (candidates = unseen classes), GZSL on all test samples (candidates = all classes) with
    the calibration γ; the oracle γ (tuned on test, as upstream code does) is stored apart;
 4. ``result.json``, ``config.json`` and ``preds.npz`` are written atomically.
+
+A **tuned run** (``zssar bench --tune-grid``, see zssar/tune.py) is a run whose config was chosen
+on its own split's validation classes; it carries a ``tuning`` block, lives in its own folder
+``<base config hash>-tuned-<spec hash>`` and its run key adds that name. Its calibration world is
+the one its selection already scored for the chosen config (the untuned folder of that config).
+Untuned runs keep exactly their folder, config hash and run key.
 """
 from __future__ import annotations
 
@@ -115,10 +121,16 @@ def run_dir_for(opts: RunOptions, split: Split, protocol: str, config_hash: str)
 # --------------------------------------------------------------------------------------
 # the run
 # --------------------------------------------------------------------------------------
+def tuned_folder(tuning: dict) -> str:
+    """Folder name of a tuned run: the untuned config the grid varies + the tuning spec. It never
+    equals a config hash (12 hex digits), so tuned and untuned runs never share a folder."""
+    return f"{tuning['base_config_hash']}-tuned-{tuning['spec_hash']}"
+
+
 class Run:
     """Everything one run needs, resolved once."""
 
-    def __init__(self, opts: RunOptions, split: Split, ds=None):
+    def __init__(self, opts: RunOptions, split: Split, ds=None, tuning: dict | None = None):
         from methods.base import apply_overrides, config_to_dict
         from methods.registry import get_method
         from zssar.data.registry import load_dataset, partition
@@ -167,12 +179,22 @@ class Run:
         # the text itself, not just its source names: editing a pack or a generator's text
         # must invalidate finished runs (the directory stays; the run is recomputed)
         self.text_sha256 = text_sha256(self.text[0], self.text[1] if self.use_precomputed else None)
-        self.run_key = sha256_json({
+        key_fields = {
             **identity, "schema_version": SCHEMA_VERSION, "dataset": self.ds.name, "text_sha256": self.text_sha256,
             "data_sha256": self.ds.data_sha256, "protocol": self.protocol, "split": split.sha256,
             "seed": opts.seed, "limit": opts.limit,
-        })
-        self.dir = run_dir_for(opts, split, self.protocol, self.config_hash)
+        }
+        # The calibration world depends only on the final config, not on how it was chosen: a
+        # tuned run reuses the world its selection scored for that config (the untuned folder).
+        self.world_key = sha256_json(key_fields)
+        self.world_dir = run_dir_for(opts, split, self.protocol, self.config_hash)
+        self.tuning = tuning
+        if tuning is None:  # untuned: folder and key exactly as before tuned runs existed
+            self.run_key, self.dir = self.world_key, self.world_dir
+        else:
+            folder = tuned_folder(tuning)
+            self.run_key = sha256_json({**key_fields, "tuning": folder})
+            self.dir = run_dir_for(opts, split, self.protocol, folder)
         self.identity = identity
 
     # -- skip logic ----------------------------------------------------------------------
@@ -228,15 +250,23 @@ class Run:
         return class_text(self.ds.name, self.ds.class_names, range(self.ds.num_classes),
                           self.requires.text_sources, encoder, use_precomputed=self.use_precomputed, loaded=self.text)
 
+    def cached_calibration(self) -> dict | None:
+        """The calibration world saved by an earlier (interrupted, tuning or untuned) run of
+        this exact config, or None."""
+        cache = self.world_dir / "calibration.json"
+        if cache.is_file():
+            saved = read_json(cache)
+            if saved.get("run_key") == self.world_key and "val_zsl" in saved:
+                log.info("calibration: reusing %s", cache)
+                return saved
+        return None
+
     def calibrate(self, encoder, all_text, rng, timing) -> dict:
         """Honest γ: chosen in a world where the validation classes play unseen."""
         from zssar import metrics
-        cache = self.dir / "calibration.json"
-        if cache.is_file():
-            saved = read_json(cache)
-            if saved.get("run_key") == self.run_key and "val_zsl" in saved:
-                log.info("calibration: reusing %s", cache)
-                return saved
+        saved = self.cached_calibration()
+        if saved is not None:
+            return saved
         val_unseen = sorted(self.split.validation_unseen)  # sorted: searchsorted maps labels to columns
         val_seen = [c for c in self.split.seen if c not in set(val_unseen)]
         labels = self.ds.labels
@@ -260,7 +290,7 @@ class Run:
             pred = method.predict(self._data(eval_idx, feats), all_text.subset(candidates))
             cols = np.searchsorted(candidates, labels[eval_idx])
             seen_cols = np.isin(candidates, val_seen)
-            out = {"run_key": self.run_key, "val_seen": val_seen, "val_unseen": val_unseen,
+            out = {"run_key": self.world_key, "val_seen": val_seen, "val_unseen": val_unseen,
                    "n_fit": int(len(fit_idx)), "n_eval": int(len(eval_idx)), "heads": {}}
             out["gamma"], out["val_h"] = metrics.select_gamma(pred.scores, cols, seen_cols)
             # validation ZSL: the held-out classes among themselves, the quantity `zssar tune`
@@ -275,7 +305,7 @@ class Run:
                 if head in zsl_pred.heads:
                     out["heads"][head]["val_zsl"] = metrics.topk_accuracy(zsl_pred.heads[head], zsl_cols, 1)
         out["gamma"], out["val_h"], out["val_zsl"] = float(out["gamma"]), float(out["val_h"]), float(out["val_zsl"])
-        write_json(cache, out)
+        write_json(self.world_dir / "calibration.json", out)
         log.info("calibration: gamma=%.4f (validation H=%.2f, ZSL=%.2f on %d samples)", out["gamma"], out["val_h"],
                  out["val_zsl"], out["n_eval"])
         return out
@@ -393,6 +423,8 @@ class Run:
             "seed": opts.seed,
             "metrics": m,
             "calibration": calib,
+            # how the config was chosen (tuned runs only: untuned result.json files are unchanged)
+            **({"tuning": self.tuning} if self.tuning is not None else {}),
             "per_class": per_class,
             "text_encoder": {**encoder.describe(), "sources": list(self.requires.text_sources),
                              "provenance": self.text[2],
@@ -433,12 +465,14 @@ def _jsonable(obj):
     return obj
 
 
-def run_one(opts: RunOptions, split: Split, ds=None) -> RunOutcome:
-    run = Run(opts, split, ds)
+def run_one(opts: RunOptions, split: Split, ds=None, tuning: dict | None = None) -> RunOutcome:
+    """One run; `tuning` (a tuned run's selection record, zssar/tune.py) goes into result.json."""
+    run = Run(opts, split, ds, tuning)
     done = None if opts.force else run.finished()
     if done is not None:
         log.info("skip: %s already finished (run_key %s…); --force to recompute", run.dir, run.run_key[:12])
         return RunOutcome(run.dir, done, skipped=True)
+    # run.dir, not run.world_dir: a tuned run's world was just re-scored by its selection
     if opts.force and (run.dir / "calibration.json").exists():
         (run.dir / "calibration.json").unlink()
     with _run_log(run.dir / "run.log"):

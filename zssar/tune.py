@@ -13,9 +13,16 @@ run's folder: tuning is resumable, and a later benchmark of the chosen point reu
 The record (YAML) lists every point with its mean, standard error and per-run values, the
 chosen overrides and how they were chosen; methods cite it where they adopt the choice as a
 dataset default (``Method.DATASET_DEFAULTS``).
+
+**Per-split tuning** (``zssar bench --tune-grid``, `run_tuned`): the strict protocol. Every
+(split, seed) of a benchmark gets its own choice, made by `tune` on that split's validation world
+with that seed alone, so no split's choice ever looks at classes another split tests on. The
+benchmark run of the choice carries a ``tuning`` block in its result.json and lives in its own
+folder (`zssar.runner.tuned_folder`); the reporter shows one row per (method, tuning spec).
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import math
@@ -25,15 +32,17 @@ from pathlib import Path
 import numpy as np
 
 from zssar.env import git_state
-from zssar.runner import RunOptions, Run
+from zssar.io import sha256_json
+from zssar.runner import Run, RunOptions, RunOutcome, run_one
 from zssar.splits import Split
 
 log = logging.getLogger("zssar.tune")
 
 METRICS = ("val_zsl", "val_h")
+TUNING_PROTOCOL = "per-split: this split's validation classes, this seed"
 
 
-def parse_grid(items: list[str] | None) -> dict[str, list[str]]:
+def parse_grid(items: list[str] | None, flag: str = "--grid") -> dict[str, list[str]]:
     """`["neuron.lr=0.05,0.1", "epochs=20,40"]` -> {"neuron.lr": ["0.05", "0.1"], "epochs": [...]}.
 
     Values stay strings: the method's config parser types them. A value containing a comma
@@ -43,10 +52,11 @@ def parse_grid(items: list[str] | None) -> dict[str, list[str]]:
     grid: dict[str, list[str]] = {}
     for item in items or []:
         key, sep, values = item.partition("=")
-        if not sep or not key.strip() or not values.strip():
-            raise ValueError(f"--grid expects key=v1,v2,..., got {item!r}")
         sep_char = ";" if ";" in values else ","
-        grid[key.strip()] = [v.strip() for v in values.split(sep_char) if v.strip()]
+        parsed = [v.strip() for v in values.split(sep_char) if v.strip()]
+        if not sep or not key.strip() or not parsed:  # "key=," has no value: not an empty point
+            raise ValueError(f"{flag} expects key=v1,v2,..., got {item!r}")
+        grid[key.strip()] = parsed
     return grid
 
 
@@ -55,15 +65,24 @@ def grid_points(grid: dict[str, list[str]]) -> list[dict[str, str]]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))] or [{}]
 
 
+def check_metric(metric: str, flag: str = "--metric") -> None:
+    if metric not in METRICS:
+        raise ValueError(f"{flag} must be one of {METRICS}, got {metric!r}")
+
+
 def validation_world(opts: RunOptions, split: Split, ds=None) -> dict:
     """Train (or reuse) the calibration world of one run and return its calibration record."""
-    from zssar.text.encoders import get_encoder
     run = Run(opts, split, ds)
-    encoder = get_encoder(opts.text_encoder, device=run.device)
-    all_text = run._class_text(encoder)
-    # the same RNG stream as Run.execute, so the record equals what `bench` would compute
-    rng = np.random.default_rng(opts.seed)
-    out = run.calibrate(encoder, all_text, rng, {})
+    if opts.force:  # `bench --force --tune-grid`: re-score the selection too
+        (run.world_dir / "calibration.json").unlink(missing_ok=True)
+    out = run.cached_calibration()  # before loading the encoder: a re-run only reads JSON
+    if out is None:
+        from zssar.text.encoders import get_encoder
+        encoder = get_encoder(opts.text_encoder, device=run.device)
+        all_text = run._class_text(encoder)
+        # the same RNG stream as Run.execute, so the record equals what `bench` would compute
+        rng = np.random.default_rng(opts.seed)
+        out = run.calibrate(encoder, all_text, rng, {})
     return {**out, "config_hash": run.config_hash, "method_config": run.method_config}
 
 
@@ -74,14 +93,13 @@ def _mean_se(values: list[float]) -> tuple[float, float]:
 
 
 def tune(base: RunOptions, splits: list[Split], seeds: list[int], grid: dict[str, list[str]],
-         metric: str = "val_zsl") -> dict:
+         metric: str = "val_zsl", ds=None) -> dict:
     """Evaluate every grid point on every (split, seed) validation world; return the record."""
     from zssar.data.registry import load_dataset
-    if metric not in METRICS:
-        raise ValueError(f"--metric must be one of {METRICS}, got {metric!r}")
+    check_metric(metric)
     if not splits:
         raise ValueError("tune needs at least one split")
-    ds = load_dataset(base.dataset)
+    ds = ds if ds is not None else load_dataset(base.dataset)
     points = []
     for i, point in enumerate(grid_points(grid)):
         overrides = {**base.method_overrides, **point}
@@ -117,6 +135,72 @@ def tune(base: RunOptions, splits: list[Split], seeds: list[int], grid: dict[str
         **git_state(),  # git_commit, git_dirty: the code that made the record
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+# --------------------------------------------------------------------------------------
+# per-split tuning: `zssar bench --tune-grid`
+# --------------------------------------------------------------------------------------
+def check_tuning(method: str, dataset: str, overrides: dict[str, str], grid: dict[str, list[str]], metric: str,
+                 splits: list[Split], grid_flag: str = "--tune-grid", metric_flag: str = "--tune-metric") -> None:
+    """Refuse bad tuning input before any work: an empty grid, a metric other than val_zsl/val_h,
+    a key or value the method's config rejects, a split without validation classes."""
+    from methods.base import apply_overrides
+    from methods.registry import get_method
+    if not grid:
+        raise ValueError(f"{grid_flag}: no grid given, expected at least one KEY=V1,V2 "
+                         f"({metric_flag} only says how a grid is scored)")
+    check_metric(metric, metric_flag)
+    default = get_method(method).default_config(dataset)
+    apply_overrides(default, overrides, method)  # --set errors keep their own message
+    for key, values in grid.items():
+        for value in values:
+            try:
+                apply_overrides(default, {key: value}, method)
+            except (KeyError, ValueError) as e:
+                reason = str(e.args[0] if e.args else e).removeprefix("--set ")  # the value is not a --set
+                raise ValueError(f"{grid_flag} {key}={','.join(values)}: {reason}") from None
+    missing = [s.name for s in splits if not s.validation_unseen]
+    if missing:
+        raise ValueError(f"{grid_flag} selects on each split's validation classes, but split(s) "
+                         f"{', '.join(missing)} have no validation_unseen classes")
+
+
+def spec_hash(grid: dict[str, list[str]], metric: str) -> str:
+    """Short hash of a tuning spec. Key and value order are hashed too: ties keep the earlier point."""
+    return sha256_json({"protocol": TUNING_PROTOCOL, "grid": [[k, list(v)] for k, v in grid.items()],
+                        "metric": metric})[:8]
+
+
+def select_for_split(opts: RunOptions, split: Split, grid: dict[str, list[str]], metric: str = "val_zsl",
+                     ds=None) -> dict:
+    """The tuning block of one (split, seed): `tune` on this split and this seed alone, so the choice
+    is exactly what `zssar tune --split <split> --seeds <seed>` makes (highest metric; ties: the
+    earlier point). Every point's world is this split's calibration world, cached on disk."""
+    from zssar.data.registry import load_dataset
+    ds = ds if ds is not None else load_dataset(opts.dataset)
+    record = tune(opts, [split], [opts.seed], grid, metric, ds)
+    return {
+        "protocol": TUNING_PROTOCOL,
+        "grid": grid,
+        "metric": metric,
+        "spec_hash": spec_hash(grid, metric),
+        # the untuned config the grid varies (defaults + --set): it names the tuned system, whose
+        # final config differs from split to split
+        "base_config_hash": Run(opts, split, ds).config_hash,
+        "points": [{"overrides": p["overrides"], "config_hash": p["config_hash"],
+                    "val_zsl": p["runs"][0]["val_zsl"], "val_h": p["runs"][0]["val_h"]} for p in record["points"]],
+        "chosen": record["chosen"],
+    }
+
+
+def run_tuned(opts: RunOptions, split: Split, grid: dict[str, list[str]], metric: str = "val_zsl",
+              ds=None) -> RunOutcome:
+    """One tuned benchmark run: choose on this split's validation world with this seed, then run
+    the normal benchmark with --set values + the choice. A finished one is skipped (its selection
+    is re-read from the cached worlds); an interrupted one resumes."""
+    tuning = select_for_split(opts, split, grid, metric, ds)
+    final = dataclasses.replace(opts, method_overrides={**opts.method_overrides, **tuning["chosen"]})
+    return run_one(final, split, ds, tuning)
 
 
 def format_record(record: dict) -> str:

@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a YAML semantic pack of your own (class_names + sources), used before shipped sources")
     p.add_argument("--calibration", default="validation", choices=("validation", "none"),
                    help="how GZSL γ is chosen: on the split's validation classes (honest, default) or not at all")
+    p.add_argument("--tune-grid", action="append", metavar="KEY=V1,V2",
+                   help="choose these config values for every (split, seed) on that split's validation classes "
+                        "with that seed (strict per-split tuning; syntax as zssar tune --grid; repeatable)")
+    p.add_argument("--tune-metric", default=None, metavar="val_zsl|val_h",
+                   help="what --tune-grid maximises on the validation classes (default val_zsl)")
     p.add_argument("--force", action="store_true", help="recompute finished runs")
     p.add_argument("--limit", type=int, default=None,
                    help="at most N samples per partition: a quick, non-reportable run")
@@ -44,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args) -> int:
     from zssar.bench import format_summary, parse_seeds, run_bench, select_splits
     from zssar.runner import RunOptions
+    from zssar.tune import parse_grid
 
     base = RunOptions(method=args.method, dataset=args.dataset, protocol=args.protocol, device=args.device,
                       method_overrides=parse_sets(args.sets, "--set"),
@@ -55,7 +61,8 @@ def run(args) -> int:
     get_method(args.method)
     splits = select_splits(args.dataset, args.split, args.max_splits)
     seeds = parse_seeds(args.seeds)
-    outcomes = run_bench(base, splits, seeds)
+    tune_grid = parse_grid(args.tune_grid, "--tune-grid") if args.tune_grid else None
+    outcomes = run_bench(base, splits, seeds, tune_grid, args.tune_metric)
     r0 = outcomes[0].result
     label = " (SYNTHETIC data)" if r0["dataset"]["synthetic"] else ""
     title = (f"\n{args.method} v{r0['method']['version']} on {r0['dataset']['name']}-{r0['dataset']['protocol']}"

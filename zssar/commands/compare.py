@@ -6,8 +6,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "compare", help="paired comparison of two methods/configs: mean difference, 95%% CI, win rate",
         description="A and B: a method (linear), a method with config values (neuron[spatial_compression=false]), "
-                    "a config-hash prefix, or a result folder. Pairs are runs with the same dataset, protocol, "
-                    "split and seed; only complete runs count.")
+                    "a method's per-split tuned runs (neuron[tuned], or the table label 'neuron[tuned per split: "
+                    "logit_scale]'), a config-hash prefix, or a result folder. Pairs are runs with the same "
+                    "dataset, protocol, split and seed; only complete runs count.")
     p.add_argument("a", metavar="A")
     p.add_argument("b", metavar="B")
     p.add_argument("--dataset", action="append", default=None, help="only this dataset (repeatable)")

@@ -14,7 +14,11 @@ A side is named as
 - a method: ``linear`` (must have one config per pair, else name the config);
 - a method with config values: ``neuron[spatial_compression=false]`` (``,`` between keys;
   values are YAML: true/false, numbers, strings; keys may carry the ``neuron.`` prefix);
-- a config-hash prefix: ``3fa9c2`` (at least 4 hex digits);
+- the tuned runs of a method (``zssar bench --tune-grid``: each split chose its own config):
+  ``neuron[tuned]``, or the report's label ``neuron[tuned per split: logit_scale,lr_milestones]``
+  to name the tuned keys; method and config-value sides never select tuned runs;
+- a config-hash prefix: ``3fa9c2`` (at least 4 hex digits; a tuned system's is its folder name
+  ``<base hash>-tuned-<spec hash>``);
 - a result folder: any folder holding result.json files (e.g. one run's config-hash folder).
 """
 from __future__ import annotations
@@ -43,17 +47,23 @@ class Side:
     config: dict = field(default_factory=dict)
     hash_prefix: str | None = None
     folder: Path | None = None
+    tuned: str | None = None  # None: untuned runs; "": any tuned runs; else a tuning label (store.tuning_label)
 
 
 def parse_side(spec: str) -> Side:
     path = Path(spec)
     if path.exists():
         return Side(spec, folder=path)
-    m = re.fullmatch(r"\s*([A-Za-z_][\w\-]*)\s*(?:\[(.*)\])?\s*", spec)
+    # a leading digit is allowed: config-hash prefixes (`3fa9c2`) go through here too
+    m = re.fullmatch(r"\s*(\w[\w\-]*)\s*(?:\[(.*)\])?\s*", spec)
     if m is None:
         raise ValueError(f"cannot read {spec!r}: expected METHOD, METHOD[key=value,...], a config-hash "
                          f"prefix or an existing result folder")
     method, body = m.group(1), m.group(2)
+    tuned = re.fullmatch(r"\s*tuned(?:\s+per\s+split)?\s*(?::(.*))?", body or "")
+    if tuned:  # neuron[tuned] or neuron[tuned per split: k1,k2] (keys in any order, prefixed or not)
+        keys = [k.strip() for k in (tuned.group(1) or "").split(",") if k.strip()]
+        return Side(spec, method=method, tuned=store.tuning_label(method, keys) if keys else "")
     config = {}
     for item in filter(None, (s.strip() for s in (body or "").split(","))):
         if "=" not in item:
@@ -68,7 +78,8 @@ def select(df: pd.DataFrame, side: Side) -> pd.DataFrame:
     """The complete runs a side names (folder sides read their own folder)."""
     if side.folder is not None:
         return store.for_tables(store.load_results(side.folder))
-    if not side.config and re.fullmatch(r"[0-9a-f]{4,}", side.method or "") and side.method not in set(df["method"]):
+    hash_like = re.fullmatch(r"[0-9a-f]{4,}(-tuned(-[0-9a-f]*)?)?", side.method or "")  # tuned: folder name
+    if not side.config and side.tuned is None and hash_like and side.method not in set(df["method"]):
         hit = df[df["config_hash"].str.startswith(side.method)]
         if hit.empty:
             raise KeyError(f"{side.spec!r}: no method of that name and no config hash starting with it")
@@ -77,6 +88,19 @@ def select(df: pd.DataFrame, side: Side) -> pd.DataFrame:
     if hit.empty:
         known = ", ".join(sorted(df["method"].unique())) or "none"
         raise KeyError(f"{side.spec!r}: no complete runs of method {side.method!r} (methods with runs: {known})")
+    # tuned runs are their own system (their configs differ per split): only [tuned...] selects them
+    is_tuned = hit["tuning"] != ""
+    if side.tuned is None:
+        if is_tuned.all():
+            raise KeyError(f"{side.spec!r}: {side.method} has only tuned runs; select them as "
+                           f"{side.method}[tuned] ({', '.join(sorted(set(hit['tuning'])))})")
+        hit = hit[~is_tuned]
+    else:
+        hit = hit[hit["tuning"] == side.tuned] if side.tuned else hit[is_tuned]
+        if hit.empty:
+            known = ", ".join(sorted(set(df.loc[df["method"] == side.method, "tuning"]) - {""})) or "none"
+            raise KeyError(f"{side.spec!r}: no complete tuned runs of {side.method} like that (tuned: {known})")
+        return hit
     for key, value in side.config.items():
         configs = hit["config"].map(json.loads)
         if not configs.map(lambda c: key in c).any():
@@ -91,7 +115,7 @@ def _check_unique(runs: pd.DataFrame, side: Side) -> None:
     dup = runs[runs.duplicated(PAIR_KEY, keep=False)]
     if len(dup):
         configs = dup.drop_duplicates("config_hash")
-        listing = "; ".join(f"{r.config_hash} ({r.method}, text {r.text_encoder}): {r.config}"
+        listing = "; ".join(f"{r.config_hash} ({r.method}, text {r.text_encoder}): {r.tuning or r.config}"
                             for r in configs.head(4).itertuples())
         raise ValueError(f"{side.spec!r} names {len(configs)} configs run on the same split and seed; name one "
                          f"as METHOD[key=value] or a config-hash prefix (or restrict with --dataset): {listing}")

@@ -2,9 +2,15 @@
 
 Columns: run_dir, dataset, dataset_version, dataset_sha256, synthetic, protocol, split,
 family, split_version, split_sha256, num_seen, unseen, method, method_version, tags,
-reconstructed, config (canonical JSON), config_hash, seed, status, uses_unseen_text,
+reconstructed, config (canonical JSON), config_hash, tuning, seed, status, uses_unseen_text,
 text_encoder, env.git_commit, env.git_dirty, created, and every metric flattened with dots
 (``zsl_top1``, ``oracle.gzsl_h``, ``extra.<name>``, ``tiers.<tier>``).
+
+Tuned runs (``zssar bench --tune-grid``: each split chose its own config on its validation
+classes) are one system however their choices differ: their ``config_hash`` is their folder name
+``<base config hash>-tuned-<spec hash>`` (the same for every split) and ``tuning`` says what was
+tuned, ``tuned per split: key1,key2`` (sorted keys); ``config`` is the run's own final config.
+``tuning`` is empty for untuned runs, whose columns are unchanged.
 """
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ SCHEMA_VERSIONS = (1,)
 TABLE_STATUSES = ("complete",)  # `limited` and `partial` runs never enter tables
 ID_COLUMNS = ["run_dir", "dataset", "dataset_version", "dataset_sha256", "synthetic", "protocol", "split",
               "family", "split_version", "split_sha256", "num_seen", "unseen", "method", "method_version",
-              "tags", "reconstructed", "config", "config_hash", "seed", "status", "uses_unseen_text",
+              "tags", "reconstructed", "config", "config_hash", "tuning", "seed", "status", "uses_unseen_text",
               "text_encoder", "env.git_commit", "env.git_dirty", "created"]
 
 
@@ -63,6 +69,15 @@ def flatten_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
     return out
 
 
+TUNED_PREFIX = "tuned per split"
+
+
+def tuning_label(method: str, keys) -> str:
+    """`tuned per split: k1,k2`: the tuned config keys without the method prefix, sorted."""
+    names = sorted({k.split(".", 1)[1] if k.startswith(method + ".") else k for k in keys})
+    return f"{TUNED_PREFIX}: {','.join(names)}"
+
+
 def flatten_result(result: dict, path: Path, root: Path | None = None) -> dict:
     """One result.json -> one row."""
     if not isinstance(result, dict):
@@ -75,6 +90,10 @@ def flatten_result(result: dict, path: Path, root: Path | None = None) -> dict:
     run_dir = path.parent
     config_hash = (method.get("config_hash") or result.get("config_hash")
                    or sha256_json({"name": method.get("name"), "config": config})[:12])
+    tuning = result.get("tuning") or None
+    if tuning:  # one system for all splits, whichever point each chose (see the module docstring)
+        from zssar.runner import tuned_folder
+        config_hash = tuned_folder(tuning)
     tags = sorted(method.get("tags") or [])
     env = result.get("env") or {}
     encoder = result.get("text_encoder") or {}
@@ -101,6 +120,7 @@ def flatten_result(result: dict, path: Path, root: Path | None = None) -> dict:
         "reconstructed": "reconstructed" in tags,
         "config": json.dumps(config, sort_keys=True),
         "config_hash": config_hash,
+        "tuning": tuning_label(method.get("name") or "", tuning["grid"]) if tuning else "",
         "seed": seed,
         "status": _field(result, "status", path, "complete, partial or limited"),
         "uses_unseen_text": bool(method.get("uses_unseen_text", False)),

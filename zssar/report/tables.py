@@ -71,6 +71,8 @@ def _config_diff(cfg: dict, base: dict) -> list[str]:
 def prepare(df: pd.DataFrame) -> pd.DataFrame:
     """Add the columns tables group on: setting, is_family, label, benchmark, system, row."""
     df = df.copy()
+    if "tuning" not in df:  # frames built before tuned runs existed
+        df["tuning"] = ""
     df["is_family"] = df["family"].astype(str) != ""
     df["setting"] = np.where(df["is_family"], df["family"], df["split"])
     df["label"] = [rep.split_label(d, s, u, n) for d, s, u, n in
@@ -90,11 +92,26 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["dataset", "protocol", "setting", "row", "seed"], kind="stable").reset_index(drop=True)
 
 
+def _marks(run: pd.Series) -> str:
+    return (" (reconstructed)" if run["reconstructed"] else "") + (" †" if run["uses_unseen_text"] else "")
+
+
 def _system_labels(df: pd.DataFrame) -> pd.Series:
     """Display name per run: the method, plus the config keys that set it apart from the most
-    used config of that method on that dataset, plus tags."""
+    used config of that method on that dataset, plus tags. A tuned system (each split chose its
+    own config) is one row named by what it tuned: `neuron[tuned per split: logit_scale]`."""
     labels = pd.Series("", index=df.index, dtype=object)
     for (_, method), g in df.groupby(["dataset", "method"], sort=True):
+        tuned, g = g[g["tuning"] != ""], g[g["tuning"] == ""]
+        for system, sg in tuned.groupby("system"):
+            first = sg.iloc[0]
+            name = f"{method}[{first['tuning']}]"
+            if tuned.loc[tuned["tuning"] == first["tuning"], "system"].nunique() > 1:
+                name += f"@{first['config_hash']}"  # the same keys tuned with another grid, metric or base
+            labels[sg.index] = name + _marks(first)
+        if g.empty:
+            continue
+        # untuned runs: labelled against the most used untuned config, as before tuned runs existed
         counts = g.groupby("system").size().sort_index()
         base = counts.idxmax()
         base_row = g[g["system"] == base].iloc[0]
@@ -106,11 +123,7 @@ def _system_labels(df: pd.DataFrame) -> pd.Series:
                 diffs.append(f"text={first['text_encoder']}")
             name = method + (f"[{', '.join(diffs)}]" if diffs else
                              ("" if system == base else f"@{first['config_hash'][:7]}"))
-            if first["reconstructed"]:
-                name += " (reconstructed)"
-            if first["uses_unseen_text"]:
-                name += " †"
-            labels[sg.index] = name
+            labels[sg.index] = name + _marks(first)
     return labels
 
 
@@ -388,7 +401,7 @@ def ablation_table(df: pd.DataFrame, digits: int = 1) -> list[Table]:
     """Rows: one method's configs that differ only in boolean switches; Δ against the base config
     (the most-run one; ties: the one with the most switches on)."""
     metrics = ["zsl_top1", "gzsl_h", "oracle.gzsl_h", "gzsl_ausuc"]
-    df = df.copy()
+    df = df[df["tuning"] == ""].copy()  # a tuned system has no one config: it is not a switch variant
     df["non_bool"] = [_bool_split(c)[0] for c in df["config"]]
     rows, tidies, used = [], [], []
     keys = ["dataset", "protocol", "setting", "method", "text_encoder", "non_bool"]
