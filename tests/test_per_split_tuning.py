@@ -68,16 +68,9 @@ def test_selection_sees_only_validation_classes_and_training_subjects(toy, monke
     in_runs = {i for a, b in windows for i in range(a, b)}
     selection = [c for i, c in enumerate(calls) if i not in in_runs]
     assert len(selection) == 2 * 2 * 2 * 3  # splits x seeds x points x (fit, predict GZSL, predict ZSL)
-    ids, subjects = list(toy.sample_ids), toy.meta["subject"].to_numpy()
     # calls come split by split: the first half of the selection is SPLITS[0]'s
     for split, part in ((SPLITS[0], selection[:12]), (SPLITS[1], selection[12:])):
-        for kind, sample_ids, classes in part:
-            rows = [ids.index(s) for s in sample_ids]
-            assert set(subjects[rows]) <= {1, 2, 3}                     # training subjects only
-            assert not set(toy.labels[rows]) & set(split.unseen)        # no unseen-class sample
-            assert set(classes) <= set(split.seen)                      # no unseen-class text
-            if kind == "fit":
-                assert not set(classes) & set(split.validation_unseen)  # validation classes held out
+        toydata.assert_blind_to_test(part, toy, split)
     # each benchmark run trains only its main world: its calibration world is the chosen point's
     assert len(windows) == 4 and all(len(fits(calls[a:b])) == 1 for a, b in windows)
     for o in outcomes:

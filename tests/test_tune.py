@@ -45,15 +45,8 @@ def test_tuning_never_shows_test_subjects_or_unseen_classes(toy, monkeypatch):
     monkeypatch.setattr("zssar.data.registry.load_dataset", lambda name: toy)
     split = SPLITS[0]
     tune(RunOptions(method="toy", dataset="toy", device="cpu"), [split], [0, 1], {"toy.scale": ["1", "2"]})
-    ids, subjects = list(toy.sample_ids), toy.meta["subject"].to_numpy()
     assert len(toydata.ToyMethod.calls) == 2 * 2 * 3  # points x seeds x (fit, predict GZSL, predict ZSL)
-    for kind, sample_ids, classes in toydata.ToyMethod.calls:
-        rows = [ids.index(s) for s in sample_ids]
-        assert set(subjects[rows]) <= {1, 2, 3}                      # training subjects only
-        assert not set(toy.labels[rows]) & set(split.unseen)         # no unseen-class sample
-        assert set(classes) <= set(split.seen)                       # no unseen-class text
-        if kind == "fit":
-            assert not set(classes) & set(split.validation_unseen)   # validation classes held out
+    toydata.assert_blind_to_test(toydata.ToyMethod.calls, toy, split)
 
 
 def test_bench_of_the_chosen_point_reuses_the_tuning_world(toy, monkeypatch):

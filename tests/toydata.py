@@ -94,3 +94,16 @@ class RecordingEncoder:
         self.seen += list(texts)
         return torch.stack([torch.randn(self.dim, generator=torch.Generator().manual_seed(
             int(hashlib.md5(t.encode()).hexdigest()[:8], 16))) for t in texts])
+
+
+def assert_blind_to_test(calls, toy: SkeletonDataset, split) -> None:
+    """Every recorded ToyMethod call of a selection saw only training subjects (1-3), no unseen-class
+    sample or text, and fitted without the split's validation classes."""
+    ids, subjects = list(toy.sample_ids), toy.meta["subject"].to_numpy()
+    for kind, sample_ids, classes in calls:
+        rows = [ids.index(s) for s in sample_ids]
+        assert set(subjects[rows]) <= {1, 2, 3}                     # training subjects only
+        assert not set(toy.labels[rows]) & set(split.unseen)        # no unseen-class sample
+        assert set(classes) <= set(split.seen)                      # no unseen-class text
+        if kind == "fit":
+            assert not set(classes) & set(split.validation_unseen)  # validation classes held out
