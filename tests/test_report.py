@@ -238,3 +238,22 @@ def test_tuned_systems_with_the_same_keys_stay_apart(tmp_path):
     runs = tables.prepare(store.for_tables(store.load_results(tmp_path)))
     rows = set(runs.loc[(runs["dataset"] == "synthetic") & (runs["tuning"] != ""), "row"])
     assert rows == {f"{TUNED_LABEL}@abcdef012345-tuned-0000fa4e", f"{TUNED_LABEL}@abcdef012345-tuned-0000fa4f"}
+
+
+def test_the_plain_method_label_is_the_current_default_config_even_when_another_is_run_as_often():
+    import json
+
+    import pandas as pd
+
+    from methods.base import config_to_dict
+    from methods.registry import get_method
+    from zssar.report.tables import _system_labels
+    default = json.loads(json.dumps(config_to_dict(get_method("linear").default_config("synthetic"))))
+    other = {**default, "text_source": "names" if default["text_source"] != "names" else "descriptions"}
+    rows = [{"dataset": "synthetic", "method": "linear", "system": name, "config": json.dumps(cfg),
+             "config_hash": name, "text_encoder": "minilm", "tuning": "", "reconstructed": False,
+             "uses_unseen_text": False}
+            for name, cfg in (("aaa", other), ("bbb", default)) for _ in range(3)]  # a tie; "aaa" sorts first
+    labels = _system_labels(pd.DataFrame(rows))
+    assert set(labels[:3]) == {f"linear[text_source={other['text_source']}]"}
+    assert set(labels[3:]) == {"linear"}

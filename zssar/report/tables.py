@@ -96,6 +96,18 @@ def _marks(run: pd.Series) -> str:
     return (" (reconstructed)" if run["reconstructed"] else "") + (" †" if run["uses_unseen_text"] else "")
 
 
+def _default_config(method: str, dataset: str) -> dict | None:
+    """The registered method's default config for `dataset` as stored in result.json, or None
+    (an unregistered or renamed method: results outlive plugins)."""
+    from methods.base import config_to_dict
+    from methods.registry import get_method
+    try:
+        cfg = config_to_dict(get_method(method).default_config(dataset))
+    except (KeyError, ValueError, ImportError):
+        return None
+    return json.loads(json.dumps(cfg))  # tuples -> lists, as the stored JSON has them
+
+
 def _system_labels(df: pd.DataFrame) -> pd.Series:
     """Display name per run: the method, plus the config keys that set it apart from the most
     used config of that method on that dataset, plus tags. A tuned system (each split chose its
@@ -111,9 +123,12 @@ def _system_labels(df: pd.DataFrame) -> pd.Series:
             labels[sg.index] = name + _marks(first)
         if g.empty:
             continue
-        # untuned runs: labelled against the most used untuned config, as before tuned runs existed
+        # untuned runs: labelled against the method's current default config when it was run (so the
+        # plain name means "what you get today"), else against the most used untuned config
         counts = g.groupby("system").size().sort_index()
-        base = counts.idxmax()
+        default = _default_config(method, g["dataset"].iloc[0])
+        is_default = [s for s, sg in g.groupby("system") if json.loads(sg["config"].iloc[0]) == default]
+        base = is_default[0] if is_default else counts.idxmax()
         base_row = g[g["system"] == base].iloc[0]
         base_cfg = json.loads(base_row["config"])
         for system, sg in g.groupby("system"):
