@@ -71,6 +71,7 @@ def main(argv=None) -> int:
     from zssar import paths
     from zssar.data.synthetic import CLASS_SPECS
     from zssar.io import read_json
+    from zssar.runner import tuned_folder
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--methods", default="", help="comma-separated method names (default: all found)")
@@ -87,7 +88,9 @@ def main(argv=None) -> int:
             continue
         with np.load(preds_path, allow_pickle=False) as preds:
             shares = run_breakdown(dict(preds), CLASS_SPECS)
-        rows.append({"method": f"{name} {result['method']['version']} [{result['method']['config_hash'][:6]}]",
+        # a per-split tuned system is one row (its final config differs per split), as in `zssar report`
+        system = tuned_folder(result["tuning"]) if result.get("tuning") else result["method"]["config_hash"][:6]
+        rows.append({"method": f"{name} {result['method']['version']} [{system}]",
                      "split": result["split"]["name"], "seed": result["seed"], **shares})
     if not rows:
         print(f"no finished synthetic runs with preds.npz under {paths.results_dir() / 'runs'}")

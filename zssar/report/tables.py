@@ -109,8 +109,9 @@ def _default_config(method: str, dataset: str) -> dict | None:
 
 
 def _system_labels(df: pd.DataFrame) -> pd.Series:
-    """Display name per run: the method, plus the config keys that set it apart from the most
-    used config of that method on that dataset, plus tags. A tuned system (each split chose its
+    """Display name per run: the method, plus the config keys that set it apart from the method's
+    current default config on that dataset (the most used config when the default was not run),
+    plus tags. A tuned system (each split chose its
     own config) is one row named by what it tuned: `neuron[tuned per split: logit_scale]`."""
     labels = pd.Series("", index=df.index, dtype=object)
     for (_, method), g in df.groupby(["dataset", "method"], sort=True):
