@@ -11,6 +11,7 @@ import yaml
 
 from methods.base import apply_overrides
 from methods.registry import get_method
+from zssar.tune import choose
 
 TUNED = Path(__file__).resolve().parents[1] / "results" / "tuned"
 RECORDS = sorted(TUNED.glob("*/*.yaml"))
@@ -24,8 +25,13 @@ def test_dataset_defaults_match_the_tuning_record(record_path):
     method = record_path.name.split(".")[0]
     assert record["dataset"] == record_path.parent.name and record["method"] == method
     assert record["metric"] in ("val_zsl", "val_h") and record["points"], record_path
-    best = max(p["mean"] for p in record["points"])
-    assert record["chosen_mean"] == best, f"{record_path}: the chosen point is not the best one"
+    # the choice follows the record's own rule: highest mean (records before the margin rule),
+    # or the default unless the best point's paired gain clears margin_se standard errors
+    margin = record.get("margin_se", 0.0)
+    reference = next((j for j, p in enumerate(record["points"]) if p["overrides"] == record.get("default")), 0)
+    chosen, _ = choose(record["points"], reference, margin)
+    assert record["chosen"] == record["points"][chosen]["overrides"], \
+        f"{record_path}: the chosen point is not the one its rule (margin_se={margin}) picks"
     cls = get_method(record["method"])
     default = cls.default_config(record["dataset"])
     wanted = apply_overrides(default, {**record["base_overrides"], **record["chosen"]}, record["method"])

@@ -5,7 +5,9 @@
         --out results/tuned/synthetic/neuron.yaml
 
 Every grid point trains only the calibration world of each (split, seed): seen classes minus
-the split's validation classes, scored on those validation classes. See zssar/tune.py.
+the split's validation classes, scored on those validation classes. The best point replaces
+today's default only when its paired gain is at least --margin-se standard errors (default 1).
+See zssar/tune.py.
 """
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", help="fixed overrides")
     p.add_argument("--backbone-set", dest="backbone_sets", action="append", metavar="KEY=VALUE")
     p.add_argument("--metric", default="val_zsl", choices=("val_zsl", "val_h"))
+    p.add_argument("--margin-se", type=float, default=1.0, metavar="K",
+                   help="replace the default (the grid point equal to today's config) only when the best point's "
+                        "paired gain over it is >= K standard errors (default 1; 0 = plain highest mean)")
     p.add_argument("--text-encoder", default="minilm")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--out", default=None, metavar="YAML", help="write the tuning record here (atomically)")
@@ -48,7 +53,8 @@ def run(args) -> int:
                       method_overrides=parse_sets(args.sets, "--set"),
                       backbone_overrides=parse_sets(args.backbone_sets, "--backbone-set"),
                       text_encoder=args.text_encoder)
-    record = tune(base, splits, parse_seeds(args.seeds), parse_grid(args.grid), args.metric)
+    record = tune(base, splits, parse_seeds(args.seeds), parse_grid(args.grid), args.metric,
+                  margin_se=args.margin_se)
     print(format_record(record))
     if args.out:
         with atomic_path(args.out) as tmp:
