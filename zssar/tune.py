@@ -12,8 +12,8 @@ run's folder: tuning is resumable, and a later benchmark of the chosen point reu
 
 The record (YAML) lists every point with its mean, standard error, per-run values and paired
 gain over today's default, the chosen overrides and the rule that chose them (`choose`: the
-default stays unless the best point clears `margin_se` paired standard errors); methods cite it where they adopt the choice as a
-dataset default (``Method.DATASET_DEFAULTS``).
+default stays unless the best point clears `margin_se` paired standard errors); methods cite it
+where they adopt the choice as a dataset default (``Method.DATASET_DEFAULTS``).
 
 **Per-split tuning** (``zssar bench --tune-grid``, `run_tuned`): the strict protocol. Every
 (split, seed) of a benchmark gets its own choice, made by `tune` on that split's validation world
@@ -217,8 +217,8 @@ def spec_hash(grid: dict[str, list[str]], metric: str) -> str:
 def select_for_split(opts: RunOptions, split: Split, grid: dict[str, list[str]], metric: str = "val_zsl",
                      ds=None) -> dict:
     """The tuning block of one (split, seed): `tune` on this split and this seed alone, so the choice
-    is exactly what `zssar tune --split <split> --seeds <seed> --margin-se 0` makes (highest metric; ties: the
-    earlier point). Every point's world is this split's calibration world, cached on disk."""
+    is exactly what `zssar tune --split <split> --seeds <seed> --margin-se 0` makes (highest metric;
+    ties: the earlier point). Every point's world is this split's calibration world, cached on disk."""
     from zssar.data.registry import load_dataset
     ds = ds if ds is not None else load_dataset(opts.dataset)
     record = tune(opts, [split], [opts.seed], grid, metric, ds, margin_se=0.0)  # one world: no SE to test against
@@ -262,5 +262,5 @@ def format_record(record: dict) -> str:
     head = (f"{record['method']} on {record['dataset']}: {len(record['splits'])} split(s) x seeds "
             f"{record['seeds']}, selected on {record['metric']} (validation classes only)")
     head += f"; rule: {record['selection'].split(' of ')[0]}" if record.get("margin_se") else ""
-    return head + "\n" + tabulate(rows, headers=["", "overrides", f"{record['metric']} mean ± se", "vs default (paired)",
-                                                 "val_zsl", "val_h", "runs"])
+    headers = ["", "overrides", f"{record['metric']} mean ± se", "vs default (paired)", "val_zsl", "val_h", "runs"]
+    return head + "\n" + tabulate(rows, headers=headers)
