@@ -289,6 +289,8 @@ def test_confusion_breakdown_sorts_errors_and_scores_seen_classes_among_seen_onl
              "zsl_scores": zsl_scores, "zsl_class_ids": unseen, "gzsl_sample_idx": np.arange(5, 8),
              "gzsl_scores": gzsl, "gzsl_class_ids": classes}
     out = mod.run_breakdown(preds, specs)
+    # without the synthetic specs (another dataset): the same accuracy and seen_only, no error kinds
+    assert mod.run_breakdown(preds) == pytest.approx({"acc": 20.0, "seen_only": 200 / 3})
     assert out["acc"] == pytest.approx(20.0)
     assert [out[r] for r in mod.RELATIONS] == pytest.approx([20.0, 20.0, 20.0, 20.0])
     assert out["seen_only"] == pytest.approx(200 / 3)
