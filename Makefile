@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help setup test bench report compare lint clean-cache
+.PHONY: help setup test bench report compare comparisons lint clean-cache
 
 help:  ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ report: setup  ## regenerate tables and figures in results/tables from results/r
 
 compare: setup  ## paired comparison: make compare A=neuron B=linear
 	$(ZSSAR) compare $(A) $(B) $(ARGS)
+
+comparisons: setup  ## regenerate every paired comparison table cited in the README (results/tables/compare_*.md)
+	ZSSAR=$(ZSSAR) bash benchmarks/comparisons.sh
 
 clean-cache:  ## remove prepared data and caches (results are kept)
 	rm -rf data/prepared .cache
