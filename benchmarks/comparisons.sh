@@ -6,7 +6,7 @@
 #
 # Each method is selected at its default switches (all mechanisms on), so ablation runs of
 # the same version never mix into its row; the baseline is `linear` with its default text
-# (descriptions). A comparison with no shared runs prints a warning and is skipped.
+# (descriptions). A pair that cannot be compared (e.g. no shared runs) is skipped with zssar's reason.
 set -euo pipefail
 Z=${ZSSAR:-.venv/bin/zssar}
 T=${ZSSAR_RESULTS:-results}/tables
@@ -26,9 +26,10 @@ default_of() {  # "m[s1=true,s2=true,...]": the method with every mechanism swit
   echo "$m[${all#,}]"
 }
 
-compare() {  # compare A B DATASET NAME
-  if ! "$Z" compare "$1" "$2" --dataset "$3" --metric $METRICS --md "$T/compare_$4.md" > /dev/null 2>&1; then
-    echo "skipped: $1 vs $2 on $3 (no shared runs?)" >&2
+compare() {  # compare A B DATASET NAME; a pair that cannot be compared is skipped with zssar's reason
+  local err
+  if ! err=$("$Z" compare "$1" "$2" --dataset "$3" --metric $METRICS --md "$T/compare_$4.md" 2>&1 > /dev/null); then
+    echo "skipped: $1 vs $2 on $3: $(tail -n 1 <<< "$err")" >&2
   fi
 }
 
