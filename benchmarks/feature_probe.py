@@ -79,17 +79,15 @@ def probe_split(split, seed: int, dataset: str, backbone_overrides: dict | None 
 
 
 def summarise(rows: list[dict]):
-    """Mean ± SE over splits per view (seeds averaged within a split first)."""
+    """Mean ± SE over splits per view (seeds averaged within a split first), formatted as the
+    benchmark summary formats a family."""
     import pandas as pd
+
+    from zssar.bench import mean_spread
     df = pd.DataFrame(rows).groupby(["view", "split"], sort=False).mean(numeric_only=True).reset_index()
-    out = []
-    for name, g in df.groupby("view", sort=False):
-        row = {"view": name, "dim": int(g["dim"].iloc[0]), "splits": len(g)}
-        for col in ("seen_only", "zsl"):
-            se = g[col].std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else float("nan")
-            row[col] = f"{g[col].mean():.1f} ± {se:.1f}"
-        out.append(row)
-    return pd.DataFrame(out)
+    return pd.DataFrame([{"view": name, "dim": int(g["dim"].iloc[0]), "splits": len(g),
+                          **{col: mean_spread(g[col], standard_error=True) for col in ("seen_only", "zsl")}}
+                         for name, g in df.groupby("view", sort=False)])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -110,7 +110,7 @@ def summary_frame(outcomes: list[RunOutcome]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _mean_spread(values: pd.Series, standard_error: bool = False) -> str:
+def mean_spread(values: pd.Series, standard_error: bool = False) -> str:
     """'mean ± std' (over seeds) or 'mean ± se (se)' (over the splits of a family)."""
     v = values.dropna().astype(float)
     if v.empty:
@@ -128,7 +128,7 @@ def format_summary(outcomes: list[RunOutcome], title: str) -> str:
     per_split = []
     for split, g in df.groupby("split", sort=False):
         row = {"split": split, "n seeds": len(g)}
-        row.update({c: _mean_spread(g[c]) for c in metric_cols})
+        row.update({c: mean_spread(g[c]) for c in metric_cols})
         row["time/run (s)"] = f"{g['time_s'].astype(float).mean():.1f}"
         per_split.append(row)
     lines.append(tabulate(per_split, headers="keys", tablefmt="github"))
@@ -140,7 +140,7 @@ def format_summary(outcomes: list[RunOutcome], title: str) -> str:
         # a family aggregates over splits: average seeds within a split first
         by_split = g.groupby("split")[metric_cols].mean(numeric_only=True)
         agg = {"family": fam, "n splits": len(by_split), "n runs": len(g)}
-        agg.update({c: _mean_spread(by_split[c], standard_error=True) for c in metric_cols if c in by_split})
+        agg.update({c: mean_spread(by_split[c], standard_error=True) for c in metric_cols if c in by_split})
         lines.append("")
         lines.append(tabulate([agg], headers="keys", tablefmt="github"))
     tunings = [o.result["tuning"] for o in outcomes if o.result.get("tuning")]
