@@ -165,6 +165,7 @@ def tune(base: RunOptions, splits: list[Split], seeds: list[int], grid: dict[str
         "selection": f"{rule} of {metric} over splits x seeds of the calibration world "
                      "(validation classes carved out of the seen set; unseen classes and test subjects unused)",
         "margin_se": margin_se,
+        "base_config_hash": default_hash,  # the base config (defaults + --set), in the grid or not
         "default": dict(points[reference]["overrides"]),
         "splits": [s.name for s in splits],
         "seeds": list(seeds),
@@ -229,7 +230,7 @@ def select_for_split(opts: RunOptions, split: Split, grid: dict[str, list[str]],
         "spec_hash": spec_hash(grid, metric),
         # the untuned config the grid varies (defaults + --set): it names the tuned system, whose
         # final config differs from split to split
-        "base_config_hash": Run(opts, split, ds).config_hash,
+        "base_config_hash": record["base_config_hash"],
         "points": [{"overrides": p["overrides"], "config_hash": p["config_hash"],
                     "val_zsl": p["runs"][0]["val_zsl"], "val_h": p["runs"][0]["val_h"]} for p in record["points"]],
         "chosen": record["chosen"],
