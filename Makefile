@@ -48,7 +48,7 @@ compare: setup  ## paired comparison: make compare A=neuron B=linear
 	$(ZSSAR) compare $(A) $(B) $(ARGS)
 
 comparisons: setup  ## regenerate every paired comparison table cited in the README (results/tables/compare_*.md)
-	ZSSAR=$(ZSSAR) bash benchmarks/comparisons.sh
+	ZSSAR=$(ZSSAR) PYTHON=$(PY) bash benchmarks/comparisons.sh
 
 clean-cache:  ## remove prepared data and caches (results are kept)
 	rm -rf data/prepared .cache

@@ -49,4 +49,13 @@ for m in skeletoncontext scople star neuron; do
   done
 done
 compare "linear[tuned]" "$LINEAR" synthetic synthetic_linear_tuned_per_split_vs_family
-echo "$(find "$T" -name 'compare_*.md' | wc -l) comparison tables in $T"
+# synthetic ZSL re-scored on sub-tasks of each split's unseen classes (needs the runs' preds.npz,
+# which are git-ignored: present where the runs were made)
+PY=${PYTHON:-.venv/bin/python}
+for m in neuron star scople skeletoncontext; do
+  if ! err=$("$PY" benchmarks/synthetic_subtasks.py "$(default_of $m)" "$LINEAR" \
+             --md "$T/subtasks_synthetic_${m}_vs_linear.md" 2>&1 > /dev/null); then
+    echo "skipped: sub-tasks of $m vs linear: $(tail -n 1 <<< "$err")" >&2
+  fi
+done
+echo "$(find "$T" -name 'compare_*.md' -o -name 'subtasks_*.md' | wc -l) comparison tables in $T"

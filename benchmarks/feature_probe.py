@@ -91,20 +91,14 @@ def summarise(rows: list[dict]):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tabulate import tabulate
     from tqdm.auto import tqdm
 
-    from zssar.bench import parse_seeds, select_splits
+    from zssar.bench import add_family_arguments, parse_seeds, select_splits, show_table
     from zssar.commands.bench import parse_sets
-    from zssar.io import atomic_path
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dataset", default="synthetic")
-    ap.add_argument("--split", default=None, help="split or family (default: the dataset's default)")
-    ap.add_argument("--max-splits", type=int, default=None, metavar="N")
-    ap.add_argument("--seeds", default="0")
     ap.add_argument("--backbone-set", dest="backbone_sets", action="append", metavar="KEY=VALUE")
-    ap.add_argument("--md", default=None, help="also write the table here (markdown)")
+    add_family_arguments(ap)
     args = ap.parse_args(argv)
     splits = select_splits(args.dataset, args.split, args.max_splits)
     rows = []
@@ -114,11 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     table = summarise(rows)
     title = (f"Linear probes of the backbone outputs, {args.dataset} ({len(splits)} split(s), seeds {args.seeds}); "
              "mean ± SE over splits")
-    print(title)
-    print(tabulate(table, headers="keys", tablefmt="github", showindex=False))
-    if args.md:
-        with atomic_path(args.md) as tmp:
-            tmp.write_text(f"## {title}\n\n{table.to_markdown(index=False)}\n")
+    show_table(title, table, args.md)
     return 0
 
 

