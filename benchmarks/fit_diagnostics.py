@@ -54,13 +54,12 @@ def diagnose(method: str, split, seed: int, dataset: str, overrides: dict | None
         scores = model.predict(run._data(idx, feats), text.subset(classes)).scores
         return metrics.topk_accuracy(scores, np.searchsorted(classes, labels[idx]), 1)
 
-    part = {"train": run.train_mask, "test": run.test_mask}
     # the label names the run's config hash, so a row is matched to its benchmark runs
     return {"method": f"{method} {run.method_cls.version} [{run.config_hash[:6]}]", "split": split.name,
             "seed": seed, "train_seen": top1(train, seen),
-            "test_seen": top1(np.flatnonzero(part["test"] & np.isin(labels, seen)), seen),
-            "zsl_train_part": top1(np.flatnonzero(part["train"] & np.isin(labels, unseen)), unseen),
-            "zsl_test": top1(np.flatnonzero(part["test"] & np.isin(labels, unseen)), unseen)}
+            "test_seen": top1(np.flatnonzero(run.test_mask & np.isin(labels, seen)), seen),
+            "zsl_train_part": top1(np.flatnonzero(run.train_mask & np.isin(labels, unseen)), unseen),
+            "zsl_test": top1(np.flatnonzero(run.test_mask & np.isin(labels, unseen)), unseen)}
 
 
 def summarise(rows: list[dict]):

@@ -58,8 +58,9 @@ def subtask_scores(preds: dict, specs) -> dict[str, float]:
 
 
 def with_subtasks(df, selectors: list[str], root):
-    """The synthetic runs the selectors name, with `subtask.<name>` columns from their preds.npz
-    (runs whose preds are absent are dropped, with a count on stderr)."""
+    """The synthetic runs the selectors name, with `subtask.<name>` columns from their preds.npz.
+    Runs without preds are dropped with a count on stderr; a selector none of whose runs has
+    preds is an error naming it."""
     import sys
 
     import pandas as pd
@@ -67,17 +68,22 @@ def with_subtasks(df, selectors: list[str], root):
     from zssar.data.synthetic import CLASS_SPECS
     from zssar.report import store
     from zssar.report.compare import parse_side, select
-    chosen = pd.concat([select(df, parse_side(spec)) for spec in selectors]).drop_duplicates("run_dir")
-    rows, missing = [], 0
-    for row in chosen.to_dict("records"):
-        preds = store.load_preds(root / row["run_dir"])
-        if preds is None:
-            missing += 1
-            continue
-        rows.append({**row, **{f"subtask.{k}": v for k, v in subtask_scores(preds, CLASS_SPECS).items()}})
-    if missing:
-        print(f"{missing} selected run(s) have no preds.npz and are left out", file=sys.stderr)
-    return pd.DataFrame(rows)
+    rows = []
+    for spec in selectors:
+        runs = select(df, parse_side(spec)).to_dict("records")
+        scored = []
+        for row in runs:
+            preds = store.load_preds(root / row["run_dir"])
+            if preds is not None:
+                scored.append({**row, **{f"subtask.{k}": v for k, v in subtask_scores(preds, CLASS_SPECS).items()}})
+        if not scored:
+            raise SystemExit(f"{spec!r}: none of its {len(runs)} synthetic run(s) under {root} has preds.npz "
+                             f"(git-ignored: present only where the runs were made; re-run them with zssar bench)")
+        if len(scored) < len(runs):
+            print(f"{spec!r}: {len(runs) - len(scored)} of {len(runs)} run(s) have no preds.npz and are left out",
+                  file=sys.stderr)
+        rows.extend(scored)
+    return pd.DataFrame(rows).drop_duplicates("run_dir")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +99,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     df = store.for_tables(store.load_results(args.results))
     df = with_subtasks(df[df["dataset"] == "synthetic"], [args.a, args.b], store.runs_root(args.results))
-    if df.empty:
-        raise SystemExit("no selected synthetic run has preds.npz: run `zssar bench` (preds are git-ignored)")
     table = compare(df, args.a, args.b, tuple(f"subtask.{t}" for t in SUBTASKS), ["synthetic"])
     print(render(table, args.a, args.b))
     if args.md:

@@ -419,3 +419,9 @@ def test_subtasks_pair_two_systems_through_zssar_compare(tmp_path, capsys):
     # validation-shaped task holds one two-person class, so it cannot see this confusion at all
     assert [float(rows[f"subtask.{t}"][6]) for t in mod.SUBTASKS] == pytest.approx([25.0, 0.0, 0.0, 100.0, 0.0])
     assert "subtask.two_person" in md.read_text()
+    # a system whose runs have no saved predictions is named, not reported as "no runs"
+    for split in split_lib.resolve("synthetic_default")[:3]:
+        write_run(tmp_path, dataset="synthetic", split=split.name, unseen=sorted(split.unseen), num_classes=38,
+                  method="gamma", metrics=m(50, 50, 50, 50))
+    with pytest.raises(SystemExit, match=r"'gamma': none of its 3 synthetic run\(s\) .* has preds.npz"):
+        mod.main(["gamma", "beta", "--results", str(tmp_path)])
