@@ -101,10 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     add_family_arguments(ap)
     args = ap.parse_args(argv)
     splits = select_splits(args.dataset, args.split, args.max_splits)
+    backbone_overrides = parse_sets(args.backbone_sets, "--backbone-set")
     rows = []
     for split in tqdm(splits, desc="probe"):
         for seed in parse_seeds(args.seeds):
-            rows.extend(probe_split(split, seed, args.dataset, parse_sets(args.backbone_sets, "--backbone-set")))
+            rows.extend(probe_split(split, seed, args.dataset, backbone_overrides))
     table = summarise(rows)
     title = (f"Linear probes of the backbone outputs, {args.dataset} ({len(splits)} split(s), seeds {args.seeds}); "
              "mean ± SE over splits")

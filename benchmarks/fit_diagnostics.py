@@ -31,15 +31,14 @@ COLUMNS = ("train_seen", "test_seen", "zsl_train_part", "zsl_test")
 DEFAULT_METHODS = ("linear", "neuron", "scople", "skeletoncontext", "star")
 
 
-def diagnose(method: str, split, seed: int, dataset: str, overrides: dict | None = None,
-             backbone_overrides: dict | None = None) -> dict:
+def diagnose(method: str, split, seed: int, dataset: str, backbone_overrides: dict | None = None) -> dict:
     """One row: the four accuracies (%) of `method` trained on `split`'s main world."""
     from zssar import metrics
     from zssar.runner import Run, RunOptions
     from zssar.text.encoders import get_encoder
 
-    run = Run(RunOptions(method=method, dataset=dataset, seed=seed, method_overrides=dict(overrides or {}),
-                         backbone_overrides=dict(backbone_overrides or {})), split)
+    run = Run(RunOptions(method=method, dataset=dataset, seed=seed, backbone_overrides=dict(backbone_overrides or {})),
+              split)
     text = run._class_text(get_encoder(run.opts.text_encoder, device=run.device))
     labels = run.ds.labels
     seen, unseen = list(split.seen), list(split.unseen)
