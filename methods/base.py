@@ -142,6 +142,13 @@ class Method:
         """True when this run trains with unseen-class text (recorded in the result)."""
         return self.uses_unseen_text
 
+    def identity_text(self, dataset: str, class_names: list[str]) -> dict:
+        """Side information this method reads by itself, outside `requires.text_sources` (e.g.
+        SkeletonContext's context pack), as JSON-able data. The runner hashes it into the run key,
+        so editing it invalidates finished runs exactly as editing a text source does. Default:
+        none (and then the run key has no such field)."""
+        return {}
+
     # -- the two calls ---------------------------------------------------------------
     def fit(self, train: MethodData, seen_text: ClassText, all_text: ClassText | None = None) -> dict:
         """Train on seen classes. `all_text` is passed only when `leaks_unseen_text`."""

@@ -183,6 +183,23 @@ def test_context_prompt_switch_skips_masked_lm(pack):
     assert m.requires.masked_lm is False
 
 
+def test_identity_text_follows_the_context_pack_content(pack, tmp_path):
+    """The run key hashes identity_text: it must change when the pack's text changes (same
+    path), and give the derived synthetic records for the synthetic dataset."""
+    from pathlib import Path
+
+    m = SkeletonContext(fast_config(pack))
+    before = m.identity_text("toy", NAMES)
+    assert [c["name"] for c in before["contexts"]] == NAMES
+    assert before["contexts"][2]["variants"][0]["object"] == "ball"
+    Path(pack).write_text(Path(pack).read_text().replace("ball", "rifle"))
+    assert SkeletonContext(fast_config(pack)).identity_text("toy", NAMES) != before
+    from zssar.data import synthetic as S
+    synth = SkeletonContext(Config()).identity_text("synthetic", S.CLASS_NAMES)["contexts"]
+    assert len(synth) == len(S.CLASS_NAMES)
+    assert synth[0]["variants"][0]["body_part"] == "the left arm on the heart side of the body"
+
+
 # -- end to end, leakage, configuration ----------------------------------------------------------
 
 def test_no_unseen_class_text_reaches_training(pack):

@@ -81,6 +81,22 @@ def test_changed_class_text_invalidates_a_finished_run(toy, monkeypatch):
     assert again.result["text_encoder"]["text_sha256"] != first.result["text_encoder"]["text_sha256"]
 
 
+def test_side_information_a_method_reads_itself_is_part_of_the_run_key(toy, monkeypatch):
+    """Text a method reads outside its text sources (SkeletonContext's context pack) keys the run
+    too: editing it recomputes a finished run. A method that reads none adds no key field."""
+    first = run_one(opts(), SPLIT, toy)
+    assert "method_text_sha256" not in first.result["text_encoder"]
+    pack = {"contexts": ["in a gym, the left arm uses a ball to throw on a wall."]}
+    monkeypatch.setattr(toydata.ToyMethod, "identity_text", lambda self, dataset, names: dict(pack), raising=False)
+    keyed = run_one(opts(), SPLIT, toy)
+    assert not keyed.skipped and keyed.result["run_key"] != first.result["run_key"]
+    assert run_one(opts(), SPLIT, toy).skipped
+    pack["contexts"] = ["in a gym, the right arm uses a ball to throw on a wall."]
+    again = run_one(opts(), SPLIT, toy)
+    assert not again.skipped and again.run_dir == first.run_dir
+    assert again.result["text_encoder"]["method_text_sha256"] != keyed.result["text_encoder"]["method_text_sha256"]
+
+
 def test_calibration_never_sees_test_data_or_unseen_classes(toy):
     run_one(opts(), SPLIT, toy)
     test_ids = set(toy.sample_ids[toy.meta["subject"].to_numpy() == 4])

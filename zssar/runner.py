@@ -179,8 +179,13 @@ class Run:
         # the text itself, not just its source names: editing a pack or a generator's text
         # must invalidate finished runs (the directory stays; the run is recomputed)
         self.text_sha256 = text_sha256(self.text[0], self.text[1] if self.use_precomputed else None)
+        # side information a method reads by itself (SkeletonContext's context pack) counts too;
+        # methods without any add no field, so their run keys are unchanged
+        own_text = self.probe.identity_text(self.ds.name, list(self.ds.class_names))
+        self.method_text_sha256 = sha256_json(own_text) if own_text else None
         key_fields = {
             **identity, "schema_version": SCHEMA_VERSION, "dataset": self.ds.name, "text_sha256": self.text_sha256,
+            **({"method_text_sha256": self.method_text_sha256} if self.method_text_sha256 else {}),
             "data_sha256": self.ds.data_sha256, "protocol": self.protocol, "split": split.sha256,
             "seed": opts.seed, "limit": opts.limit,
         }
@@ -428,7 +433,8 @@ class Run:
             "per_class": per_class,
             "text_encoder": {**encoder.describe(), "sources": list(self.requires.text_sources),
                              "provenance": self.text[2],
-                             "text_pack": self.identity["text_pack"], "text_sha256": self.text_sha256},
+                             "text_pack": self.identity["text_pack"], "text_sha256": self.text_sha256,
+                             **({"method_text_sha256": self.method_text_sha256} if self.method_text_sha256 else {})},
             "backbone": feats.info if feats is not None else None,
             "env": environment(self.device),
             "timing": timing,

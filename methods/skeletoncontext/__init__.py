@@ -128,7 +128,7 @@ class SkeletonContext(Method):
         except FileNotFoundError:
             return None
 
-    def _contexts(self, text: ClassText):
+    def _contexts(self, text: ClassText, warn: bool = True):
         """Context records for text's classes, and the names that fell back to a neutral record."""
         from zssar.text.context import context_from_name, synthetic_pack
         pack = self._pack(text.dataset)
@@ -138,8 +138,9 @@ class SkeletonContext(Method):
                     and c.variants[0]["target"] == "the surroundings"]
             return list(pack.classes), fell, pack.describe()
         if pack is None:
-            self.log.warning("no context pack for dataset %r: neutral contexts from class names "
-                             "(pass --set skeletoncontext.context_pack=PATH)", text.dataset)
+            if warn:
+                self.log.warning("no context pack for dataset %r: neutral contexts from class names "
+                                 "(pass --set skeletoncontext.context_pack=PATH)", text.dataset)
             return [context_from_name(n) for n in text.names], list(text.names), None
         found, missing = pack.lookup(text.names)
         if missing:
@@ -147,6 +148,15 @@ class SkeletonContext(Method):
                              f"{' ...' if len(missing) > 5 else ''} of dataset {text.dataset!r}; pass a pack "
                              f"listing the dataset's class names with --set skeletoncontext.context_pack=PATH")
         return found, [], pack.describe()
+
+    def identity_text(self, dataset: str, class_names: list[str]) -> dict:
+        """The context records of every class (pack text, derived synthetic records or neutral
+        fallbacks): read by this method, not a text source, so hashed into the run key here."""
+        names = list(class_names)
+        contexts, _, _ = self._contexts(ClassText(list(range(len(names))), names, {}, None, dataset=dataset),
+                                        warn=False)
+        return {"contexts": [{"name": c.name, "parts": list(c.parts), "variants": [dict(v) for v in c.variants]}
+                             for c in contexts]}
 
     def _class_embeddings(self, text: ClassText, source: str, contexts) -> tuple["torch.Tensor", str]:
         """(C, K, D) embeddings of `source` for text's classes, falling back to templates/names."""

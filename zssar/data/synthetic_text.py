@@ -362,6 +362,18 @@ def class_name(spec) -> str:
     return f"{base} while {'sitting on a chair' if spec.posture == 'sitting' else 'standing'}"
 
 
+def context_slots(spec) -> dict[str, str]:
+    """The body-part and sub-action slots of the class's SkeletonContext prompt, written as a
+    per-class (LLM-written) pack would: the moving limb with its side landmark and the motion with
+    its tempo. Twin classes differ in posture (the chair of the object slot) or in tempo, mirror
+    classes in the landmark (MiniLM hardly tells "left" from "right"), so no two classes share a
+    prompt (tests/test_synthetic.py::test_every_class_level_source_tells_every_class_apart)."""
+    w, tempo = LIMB_WORDS[spec.limb], TEMPO[spec.tempo]
+    # an interaction happens once; a one-person motion is repeated at its tempo
+    how = tempo["adv"] if spec.persons == 2 else tempo["count"]
+    return {"body_part": f"{w['the_limb']}{w['side_note']}", "sub_action": f"{spec.motion} {how}"}
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
