@@ -33,6 +33,10 @@ def main(argv=None) -> int:
     means = {s: text.embed(s).float().mean(1) for s in SOURCES}
     # the cumulative phase-3 text Neuron aligns its whole-clip temporal feature with
     means["temporal_cumulative_3"] = sum(means[s] for s in TEMPORAL) / 3
+    # SkeletonContext's filled context prompts (one per class; its context branch's class text)
+    from zssar.text.context import PAPER_TEMPLATE, fill, synthetic_pack
+    prompts = [fill(PAPER_TEMPLATE, c.variants[0]) for c in synthetic_pack(ds.class_names).classes]
+    means["context_prompts"] = text.encoder.encode(prompts).float()
     splits = resolve("synthetic_default")
     rows = []
     for source, emb in means.items():

@@ -200,6 +200,20 @@ def test_identity_text_follows_the_context_pack_content(pack, tmp_path):
     assert synth[0]["variants"][0]["body_part"] == "the left arm on the heart side of the body"
 
 
+def test_identity_text_names_the_masked_lm_the_machine_would_load(pack, monkeypatch, tmp_path):
+    """A run made with the MiniLM fallback must not be reused where bert-base-uncased is cached."""
+    from methods.skeletoncontext import mlm
+    cfg = fast_config(pack, masked_lm="bert-base-uncased")
+    monkeypatch.setattr(mlm, "masked_lm_available", lambda name: False)
+    fallback = SkeletonContext(cfg).identity_text("toy", NAMES)
+    monkeypatch.setattr(mlm, "masked_lm_available", lambda name: True)
+    real = SkeletonContext(cfg).identity_text("toy", NAMES)
+    assert (fallback["masked_lm"], real["masked_lm"]) == ("minilm (fallback)", "bert-base-uncased")
+    assert "masked_lm" not in SkeletonContext(fast_config(pack, context_prompt=False)).identity_text("toy", NAMES)
+    monkeypatch.undo()
+    assert mlm.masked_lm_available(str(tmp_path)) and not mlm.masked_lm_available("minilm")
+
+
 # -- end to end, leakage, configuration ----------------------------------------------------------
 
 def test_no_unseen_class_text_reaches_training(pack):

@@ -151,12 +151,19 @@ class SkeletonContext(Method):
 
     def identity_text(self, dataset: str, class_names: list[str]) -> dict:
         """The context records of every class (pack text, derived synthetic records or neutral
-        fallbacks): read by this method, not a text source, so hashed into the run key here."""
+        fallbacks) and the masked LM actually loaded: read by this method, not a text source or a
+        config value, so hashed into the run key here."""
         names = list(class_names)
         contexts, _, _ = self._contexts(ClassText(list(range(len(names))), names, {}, None, dataset=dataset),
                                         warn=False)
-        return {"contexts": [{"name": c.name, "parts": list(c.parts), "variants": [dict(v) for v in c.variants]}
-                             for c in contexts]}
+        out = {"contexts": [{"name": c.name, "parts": list(c.parts), "variants": [dict(v) for v in c.variants]}
+                            for c in contexts]}
+        if self.config.context_prompt and self.config.masked_lm != "tiny-random":
+            from methods.skeletoncontext.mlm import masked_lm_available
+            # which masked LM a run gets depends on the machine's cache: the fallback is another model
+            out["masked_lm"] = self.config.masked_lm if masked_lm_available(self.config.masked_lm) \
+                else "minilm (fallback)"
+        return out
 
     def _class_embeddings(self, text: ClassText, source: str, contexts) -> tuple["torch.Tensor", str]:
         """(C, K, D) embeddings of `source` for text's classes, falling back to templates/names."""

@@ -166,6 +166,19 @@ def _minilm_modules():
     return get_encoder("minilm", cache=False).hf_modules()
 
 
+def masked_lm_available(name: str) -> bool:
+    """True when `load_masked_lm(name)` would load `name` itself (a local folder, or a config
+    and weights in the Hugging Face cache) rather than the MiniLM fallback. Part of a run's
+    identity: a run made with the fallback must not be reused where the real model exists."""
+    if not name or name == "minilm":
+        return False
+    if os.path.isdir(name):
+        return True
+    from huggingface_hub import try_to_load_from_cache
+    cached = lambda f: isinstance(try_to_load_from_cache(name, f), str)  # noqa: E731
+    return cached("config.json") and (cached("model.safetensors") or cached("pytorch_model.bin"))
+
+
 def load_masked_lm(name: str = "bert-base-uncased", *, freeze_body: bool = True) -> MaskedLM:
     """`name` from the local Hugging Face cache if present, else the offline MiniLM fallback."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
