@@ -180,9 +180,10 @@ def masked_lm_available(name: str) -> bool:
 
 
 def load_masked_lm(name: str = "bert-base-uncased", *, freeze_body: bool = True) -> MaskedLM:
-    """`name` from the local Hugging Face cache if present, else the offline MiniLM fallback."""
+    """`name` from the local Hugging Face cache if present, else the offline MiniLM fallback.
+    The choice is `masked_lm_available`'s, the one the run key records."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if name and name != "minilm":
+    if masked_lm_available(name):
         try:
             from transformers import AutoModelForMaskedLM, AutoTokenizer
             tok = AutoTokenizer.from_pretrained(name, local_files_only=True)
