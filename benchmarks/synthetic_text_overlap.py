@@ -17,6 +17,7 @@ TEMPORAL = ("temporal_1", "temporal_2", "temporal_3")
 
 
 def main(argv=None) -> int:
+    import torch
     import torch.nn.functional as F
     from tabulate import tabulate
 
@@ -34,9 +35,9 @@ def main(argv=None) -> int:
     # the cumulative phase-3 text Neuron aligns its whole-clip temporal feature with
     means["temporal_cumulative_3"] = sum(means[s] for s in TEMPORAL) / 3
     # SkeletonContext's filled context prompts (one per class; its context branch's class text)
-    from zssar.text.context import PAPER_TEMPLATE, fill, synthetic_pack
-    prompts = [fill(PAPER_TEMPLATE, c.variants[0]) for c in synthetic_pack(ds.class_names).classes]
-    means["context_prompts"] = text.encoder.encode(prompts).float()
+    from zssar.text.context import class_prompts, synthetic_pack
+    means["context_prompts"] = torch.stack([text.encoder.encode(p).float().mean(0)
+                                            for p in class_prompts(synthetic_pack(ds.class_names).classes)])
     splits = resolve("synthetic_default")
     rows = []
     for source, emb in means.items():

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from zssar.data.layouts import BODY_PARTS
-from zssar.text.context import (PAPER_TEMPLATE, SLOTS, context_from_name, fill, load_pack, pack_path,
+from zssar.text.context import (PAPER_TEMPLATE, SLOTS, class_prompts, context_from_name, fill, load_pack, pack_path,
                                 synthetic_pack)
 
 MSR = ["high arm wave", "horizontal arm wave", "hammer", "hand catch", "forward punch", "high throw", "draw x",
@@ -27,7 +27,7 @@ def test_every_shipped_pack_gives_every_class_its_own_context(dataset, minilm):
     synthetic pack is checked with the other synthetic text, in test_synthetic.py.)"""
     import numpy as np
     pack = load_pack(dataset)
-    prompts = [[fill(PAPER_TEMPLATE, v) for v in c.variants] for c in pack.classes]
+    prompts = class_prompts(pack.classes)
     assert len({tuple(p) for p in prompts}) == len(prompts)
     e = np.stack([minilm.encode(p).numpy().mean(0) for p in prompts])
     e /= np.linalg.norm(e, axis=1, keepdims=True)

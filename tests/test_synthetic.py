@@ -106,10 +106,10 @@ def test_every_class_level_source_tells_every_class_apart(minilm):
     # SkeletonContext's filled context prompts are class-level text too (its context branch is
     # aligned with their embeddings); until 2026-11-22 (session 7) the both-arms tempo twins
     # shared a prompt and mirror pairs sat at cos 0.995
-    from zssar.text.context import PAPER_TEMPLATE, fill, synthetic_pack
-    prompts = [fill(PAPER_TEMPLATE, c.variants[0]) for c in synthetic_pack(S.CLASS_NAMES).classes]
-    assert len(set(prompts)) == len(prompts), "context prompts"
-    means["context_prompts"] = minilm.encode(prompts).numpy()
+    from zssar.text.context import class_prompts, synthetic_pack
+    prompts = class_prompts(synthetic_pack(S.CLASS_NAMES).classes)
+    assert len({tuple(p) for p in prompts}) == len(prompts), "context prompts"
+    means["context_prompts"] = np.stack([minilm.encode(p).numpy().mean(0) for p in prompts])
     names = {n: S.CLASS_NAMES for n in means}
     names["spatial_coarse"] = [S.CLASS_NAMES[c] for c in range(len(S.CLASS_NAMES))
                                if mirror[c] is None or c < mirror[c]]

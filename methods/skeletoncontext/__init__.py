@@ -168,9 +168,9 @@ class SkeletonContext(Method):
     def _class_embeddings(self, text: ClassText, source: str, contexts) -> tuple["torch.Tensor", str]:
         """(C, K, D) embeddings of `source` for text's classes, falling back to templates/names."""
         import torch
-        from zssar.text.context import fill
+        from zssar.text.context import class_prompts
         if source == "context_prompts":
-            sents = [[fill(self._full_template(), v) for v in c.variants] for c in contexts]
+            sents = class_prompts(contexts, self._full_template())
             k = max(len(s) for s in sents)
             try:
                 flat = [s[i % len(s)] for s in sents for i in range(k)]

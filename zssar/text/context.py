@@ -80,6 +80,12 @@ def fill(template: str, variant: dict) -> str:
     return template.format(**variant)
 
 
+def class_prompts(contexts: Sequence[ClassContext], template: str = PAPER_TEMPLATE) -> list[list[str]]:
+    """Every class's filled prompts, one per variant (SkeletonContext embeds them and averages
+    over the variants: the class's contextual semantic embedding)."""
+    return [[fill(template, v) for v in c.variants] for c in contexts]
+
+
 def pack_path(dataset: str) -> Path:
     return paths.semantics_dir() / "context" / f"{PACK_OF.get(dataset, dataset)}.yaml"
 
@@ -201,8 +207,11 @@ def _spec_record(name: str, spec, slots: dict | None = None) -> ClassContext:
     """One record from a synthetic class spec (environment/object/target; limb and motion if
     present); `slots` (e.g. body_part, sub_action) take precedence over the spec's fields."""
     slots = slots or {}
-    get = (lambda k, d=None: slots[k] if k in slots else spec.get(k, d)) if isinstance(spec, dict) else \
-        (lambda k, d=None: slots[k] if k in slots else getattr(spec, k, d))
+
+    def get(key, default=None):
+        if key in slots:
+            return slots[key]
+        return spec.get(key, default) if isinstance(spec, dict) else getattr(spec, key, default)
     limb = get("limb")
     parts = get("parts") or LIMB_PARTS.get(limb, BODY_PARTS)
     parts = tuple(p for p in parts if p in BODY_PARTS) or tuple(BODY_PARTS)
