@@ -80,14 +80,26 @@ def probe_split(split, seed: int, dataset: str, backbone_overrides: dict | None 
 
 def summarise(rows: list[dict]):
     """Mean ± SE over splits per view (seeds averaged within a split first), formatted as the
-    benchmark summary formats a family."""
+    benchmark summary formats a family, and each view's ZSL paired against the pooled view over
+    the same splits with its 95% t-interval (`zssar compare`'s rule): what a linear read-out of
+    that view gains over `linear`'s input, and whether the splits can tell it from zero."""
     import pandas as pd
 
     from zssar.bench import mean_spread
+    from zssar.report.compare import summarize
     df = pd.DataFrame(rows).groupby(["view", "split"], sort=False).mean(numeric_only=True).reset_index()
-    return pd.DataFrame([{"view": name, "dim": int(g["dim"].iloc[0]), "splits": len(g),
-                          **{col: mean_spread(g[col], standard_error=True) for col in ("seen_only", "zsl")}}
-                         for name, g in df.groupby("view", sort=False)])
+    pooled = df[df["view"] == "pooled"].set_index("split")["zsl"]
+    out = []
+    for name, g in df.groupby("view", sort=False):
+        row = {"view": name, "dim": int(g["dim"].iloc[0]), "splits": len(g),
+               **{col: mean_spread(g[col], standard_error=True) for col in ("seen_only", "zsl")}}
+        if name != "pooled" and not pooled.empty:
+            zsl = g.set_index("split")["zsl"]
+            common = zsl.index.intersection(pooled.index)
+            s = summarize((zsl[common] - pooled[common]).to_numpy(), zsl[common].to_numpy(), pooled[common].to_numpy())
+            row["zsl − pooled [95% CI]"] = f"{s['mean_diff']:+.1f} [{s['ci_low']:+.1f}, {s['ci_high']:+.1f}]"
+        out.append(row)
+    return pd.DataFrame(out).fillna("")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from zssar import splits as split_lib
 from zssar.data import synthetic as S
@@ -360,6 +361,20 @@ def test_feature_probe_views_and_one_split_end_to_end(tmp_path, monkeypatch):
     assert min(r["seen_only"] for r in rows) > 100 / 30 * 3
     table = probe.summarise(rows + [{**r, "split": "other"} for r in rows])
     assert list(table["view"]) == list(probe.VIEWS) and set(table["splits"]) == {2}
+
+
+def test_feature_probe_pairs_each_view_with_the_pooled_view_over_splits():
+    probe = _benchmark_module("feature_probe")
+    zsl = {"pooled": [50.0, 60.0, 70.0], "time": [52.0, 61.0, 75.0], "joint": [40.0, 60.0, 70.0]}
+    rows = [{"split": f"s{i}", "seed": seed, "view": view, "dim": 4, "seen_only": 50.0,
+             "zsl": values[i] + (1.0 if seed else -1.0)}  # seeds average back to values[i]
+            for view, values in zsl.items() for i in range(3) for seed in (0, 1)]
+    table = probe.summarise(rows).set_index("view")
+    diffs = np.array([2.0, 1.0, 5.0])
+    lo, hi = stats.t.interval(0.95, 2, loc=diffs.mean(), scale=stats.sem(diffs))
+    assert table.loc["time", "zsl − pooled [95% CI]"] == f"{diffs.mean():+.1f} [{lo:+.1f}, {hi:+.1f}]"
+    assert table.loc["joint", "zsl − pooled [95% CI]"].startswith("-3.3 [")
+    assert table.loc["pooled", "zsl − pooled [95% CI]"] == ""
 
 
 def test_fit_diagnostics_reproduce_the_benchmark_run_and_score_every_partition(tmp_path, monkeypatch):
