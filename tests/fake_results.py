@@ -19,7 +19,7 @@ def write_run(root: Path, *, dataset="ntu60", protocol="xsub", split="ntu60_55_5
               num_classes=60, family=None, method="linear", config=None, seed=0, metrics=None, status="complete",
               tags=(), uses_unseen_text=False, dirty=False, data_sha="fakedata0", data_version="1",
               split_version=1, synthetic=False, tiers=None, text="fake-encoder", per_class=None,
-              tuning=None) -> Path:
+              tuning=None, timing=None, device="cpu", threads=1) -> Path:
     """Write one FAKE result.json in the runner's folder layout and return its folder.
     `tuning`: a FAKE tuning block (`fake_tuning`): the run goes into its tuned folder."""
     from zssar.runner import tuned_folder
@@ -40,8 +40,9 @@ def write_run(root: Path, *, dataset="ntu60", protocol="xsub", split="ntu60_55_5
                   "unseen": list(unseen), "validation_unseen": [], "tiers": tiers or {}},
         "seed": seed, "metrics": metrics or {}, "per_class": per_class or {},
         "text_encoder": {"id": text, "dim": 8, "sources": ["names"]}, "backbone": None,
-        "env": {"git_commit": "0000000", "git_dirty": dirty, "hostname": "FAKE"},
-        "timing": {}, "created": f"2000-01-01T00:00:{seed:02d}+00:00",
+        "env": {"git_commit": "0000000", "git_dirty": dirty, "hostname": "FAKE", "device": device,
+                "num_threads": threads},
+        "timing": timing or {}, "created": f"2000-01-01T00:00:{seed:02d}+00:00",
     }
     if tuning:
         result["tuning"] = tuning
@@ -82,9 +83,13 @@ def write_fake_preds(run_dir: Path, unseen, num_classes: int, seed: int = 0) -> 
 def build_fake_results(root: Path) -> Path:
     """The FAKE results tree the golden files were generated from."""
     # NTU-60 Xsub 55/5 (the STAR/Neuron benchmark): neuron 3 seeds, linear 2 of 3 seeds
+    # FAKE timings: totals 10 / 20 / 60 s (median 20, IQR [15, 40]); seed 2 reused its calibration world
+    timings = [{"calibration_s": 4.0, "backbone_s": 1.0, "train_s": 4.0, "eval_s": 1.0, "total_s": 10.0},
+               {"calibration_s": 6.0, "backbone_s": 2.0, "train_s": 10.0, "eval_s": 2.0, "total_s": 20.0},
+               {"backbone_s": 3.0, "train_s": 50.0, "eval_s": 7.0, "total_s": 60.0}]
     for seed, (z, s, u) in enumerate([(80, 70, 60), (82, 72, 62), (84, 74, 64)]):
         write_run(root, method="neuron", config={"spatial_compression": True, "epochs": 5}, seed=seed,
-                  metrics=m(z, s, u, 2 * s * u / (s + u)),
+                  metrics=m(z, s, u, 2 * s * u / (s + u)), timing=timings[seed],
                   per_class={"10": {"name": "FAKE class 10", "zsl_acc": 50.0 + seed, "gzsl_acc": 40.0, "n": 3},
                              "11": {"name": "FAKE class 11", "zsl_acc": 90.0, "gzsl_acc": 80.0, "n": 3}})
     for seed, z in enumerate([40.0, 44.0]):

@@ -55,6 +55,30 @@ def test_limited_and_partial_runs_never_enter_tables(report_dir):
     assert (linear["n_runs"] == 2).all()  # seeds 0 and 1; the limited seed 7 and partial seed 8 are out
 
 
+def test_time_per_run_table_from_the_recorded_timings(report_dir):
+    text = (report_dir / "timing.md").read_text()
+    rows = {line.split("|")[2].strip(): [c.strip() for c in line.split("|")[1:-1]]
+            for line in text.splitlines() if line.startswith("| NTU-60")}
+    # FAKE neuron 55/5 runs: totals 10 / 20 / 60 s; seed 2 has no calibration stage
+    assert rows["neuron"] == ["NTU-60", "neuron", "cpu × 1 thread(s)", "3", "20.0 [15.0, 40.0]", "5.0 (n=2)",
+                              "2.0", "10.0", "2.0"]
+    assert "linear" not in rows  # runs that recorded no timing give no row
+    tidy = pd.read_csv(report_dir / "timing.csv")
+    total = tidy[(tidy["row"] == "neuron") & (tidy["stage"] == "total_s") & (tidy["dataset"] == "ntu60")].iloc[0]
+    assert (total["median_s"], total["q25_s"], total["q75_s"], total["n_runs"]) == (20.0, 15.0, 40.0, 3)
+
+
+def test_timings_pair_like_metrics(tmp_path, capsys):
+    for seed, (a, b) in enumerate([(30.0, 10.0), (50.0, 20.0)]):
+        write_run(tmp_path, method="neuron", seed=seed, metrics=m(50, 50, 50, 50), timing={"total_s": a})
+        write_run(tmp_path, method="linear", seed=seed, metrics=m(40, 40, 40, 40), timing={"total_s": b})
+    df = store.load_results(tmp_path)
+    assert sorted(df["timing.total_s"]) == [10.0, 20.0, 30.0, 50.0] and set(df["env.device"]) == {"cpu"}
+    assert main(["compare", "neuron", "linear", "--results", str(tmp_path), "--metric", "timing.total_s",
+                 "--unit", "run"]) == 0
+    assert "+25.00" in capsys.readouterr().out  # (20 + 30) / 2
+
+
 def test_hand_checked_cells(report_dir):
     tidy = pd.read_csv(report_dir / "neuron_zsl_gzsl.csv")
     cell = tidy[(tidy["row"] == "neuron") & (tidy["metric"] == "zsl_top1")].iloc[0]
@@ -113,6 +137,10 @@ def test_store_flattens_metrics_and_rejects_bad_files(tmp_path):
     bad.parent.mkdir(parents=True)
     bad.write_text('{"schema_version": 1, "status": "complete", "seed": 0, "metrics": {}}')
     with pytest.raises(ValueError, match=r"x/result.json: field 'method' missing"):
+        store.load_results(tmp_path)
+    bad.unlink()
+    write_run(tmp_path, method="linear", seed=4, metrics=m(40, 80, 10, 17.8), timing=[1.0, 2.0])
+    with pytest.raises(ValueError, match=r"seed4/result.json: field 'timing' is list, expected an object"):
         store.load_results(tmp_path)
 
 

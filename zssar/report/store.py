@@ -3,8 +3,10 @@
 Columns: run_dir, dataset, dataset_version, dataset_sha256, synthetic, protocol, split,
 family, split_version, split_sha256, num_seen, unseen, method, method_version, tags,
 reconstructed, config (canonical JSON), config_hash, tuning, seed, status, uses_unseen_text,
-text_encoder, env.git_commit, env.git_dirty, created, and every metric flattened with dots
-(``zsl_top1``, ``oracle.gzsl_h``, ``extra.<name>``, ``tiers.<tier>``).
+text_encoder, env.git_commit, env.git_dirty, env.device, env.num_threads, created, every metric
+flattened with dots (``zsl_top1``, ``oracle.gzsl_h``, ``extra.<name>``, ``tiers.<tier>``) and the
+run's wall-clock stages as ``timing.<stage>`` seconds (``timing.total_s``, ``timing.train_s``, …):
+numbers like the metrics, so ``zssar compare A B --metric timing.total_s`` pairs them too.
 
 Tuned runs (``zssar bench --tune-grid``: each split chose its own config on its validation
 classes) are one system however their choices differ: their ``config_hash`` is their folder name
@@ -31,7 +33,7 @@ TABLE_STATUSES = ("complete",)  # `limited` and `partial` runs never enter table
 ID_COLUMNS = ["run_dir", "dataset", "dataset_version", "dataset_sha256", "synthetic", "protocol", "split",
               "family", "split_version", "split_sha256", "num_seen", "unseen", "method", "method_version",
               "tags", "reconstructed", "config", "config_hash", "tuning", "seed", "status", "uses_unseen_text",
-              "text_encoder", "env.git_commit", "env.git_dirty", "created"]
+              "text_encoder", "env.git_commit", "env.git_dirty", "env.device", "env.num_threads", "created"]
 
 
 def runs_root(results: str | Path | None = None) -> Path:
@@ -127,12 +129,18 @@ def flatten_result(result: dict, path: Path, root: Path | None = None) -> dict:
         "text_encoder": str(encoder.get("id", "")) if isinstance(encoder, dict) else str(encoder),
         "env.git_commit": env.get("git_commit") or "",
         "env.git_dirty": bool(env.get("git_dirty", False)),
+        "env.device": env.get("device") or "",
+        "env.num_threads": env.get("num_threads"),
         "created": result.get("created") or "",
     }
     metrics = _field(result, "metrics", path, "an object of metrics")
     if not isinstance(metrics, dict):
         raise ValueError(f"{path}: field 'metrics' is {type(metrics).__name__}, expected an object")
     row.update(flatten_metrics(metrics))
+    timing = result.get("timing") or {}
+    if not isinstance(timing, dict):
+        raise ValueError(f"{path}: field 'timing' is {type(timing).__name__}, expected an object of seconds per stage")
+    row.update(flatten_metrics(timing, "timing."))
     return row
 
 

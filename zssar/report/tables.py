@@ -454,6 +454,42 @@ def ablation_table(df: pd.DataFrame, digits: int = 1) -> list[Table]:
                   tidy, notes)]
 
 
+TIMING_STAGES = {"calibration_s": "calibration s", "backbone_s": "backbone s", "train_s": "train s",
+                 "eval_s": "eval s"}
+
+
+def timing_table(df: pd.DataFrame, digits: int = 1) -> list[Table]:
+    """Wall-clock seconds per run, from each result.json's `timing`: one row per dataset, system
+    and device/thread count (a CPU run and a GPU run of one system are different costs)."""
+    if "timing.total_s" not in df or not df["timing.total_s"].notna().any():
+        return []
+    df = df[df["timing.total_s"].notna()].copy()
+    df["threads"] = df["env.num_threads"].map(lambda n: "" if pd.isna(n) else f" × {int(n)} thread(s)")
+    rows, tidy = [], []
+    for (dataset, row, device, threads), g in df.groupby(["dataset", "row", "env.device", "threads"], sort=True):
+        total = g["timing.total_s"]
+        q25, median, q75 = total.quantile([0.25, 0.5, 0.75])
+        r = {"Dataset": dataset_title(dataset, bool(g["synthetic"].any())), "Method": row,
+             "Device": (device or "?") + threads, "Runs": len(g),
+             "total s, median [IQR]": f"{median:.{digits}f} [{q25:.{digits}f}, {q75:.{digits}f}]"}
+        for stage, title in TIMING_STAGES.items():
+            v = g[f"timing.{stage}"].dropna() if f"timing.{stage}" in g else pd.Series(dtype=float)
+            # a stage a run skipped (its calibration world reused from `zssar tune`) is not a 0 s stage
+            r[title] = "" if v.empty else f"{v.median():.{digits}f}" + ("" if len(v) == len(g) else f" (n={len(v)})")
+            tidy.append({"dataset": dataset, "row": row, "device": device, "num_threads": g["env.num_threads"].iloc[0],
+                         "stage": stage, "median_s": v.median() if len(v) else np.nan, "n_runs": len(v)})
+        tidy.append({"dataset": dataset, "row": row, "device": device, "num_threads": g["env.num_threads"].iloc[0],
+                     "stage": "total_s", "median_s": median, "q25_s": q25, "q75_s": q75, "n_runs": len(g)})
+        rows.append(r)
+    notes = ["Seconds per run as each run recorded them (result.json `timing`), every finished run of the system "
+             "counted: runs made side by side on shared cores, with warm or cold caches, so these describe the runs "
+             "as made, not a controlled speed benchmark (benchmarks/perf/ measures speed side by side).",
+             "backbone s is near 0 when the feature cache held the split's backbone. A stage cell with n= is the "
+             "median over the runs that ran that stage, a blank one means no run did: the others reused a calibration "
+             "world scored earlier (`zssar tune`, or per-split tuning)."]
+    return [Table("timing", "Time per run (wall clock)", pd.DataFrame(rows), pd.DataFrame(tidy), notes)]
+
+
 def build_tables(df: pd.DataFrame, digits: int = 1) -> list[Table]:
     """All tables for these runs (already filtered to table-worthy runs)."""
     if df.empty:
@@ -462,7 +498,7 @@ def build_tables(df: pd.DataFrame, digits: int = 1) -> list[Table]:
     store.dirty_runs(df)
     runs = prepare(df)
     return (neuron_tables(runs, digits) + skeletoncontext_tables(runs, digits) + random_split_table(runs, digits)
-            + dataset_tables(runs, digits) + ablation_table(runs, digits))
+            + dataset_tables(runs, digits) + ablation_table(runs, digits) + timing_table(runs, digits))
 
 
 # --------------------------------------------------------------------------------------
