@@ -472,14 +472,13 @@ def timing_table(df: pd.DataFrame, digits: int = 1) -> list[Table]:
         r = {"Dataset": dataset_title(dataset, bool(g["synthetic"].any())), "Method": row,
              "Device": (device or "?") + threads, "Runs": len(g),
              "total s, median [IQR]": f"{median:.{digits}f} [{q25:.{digits}f}, {q75:.{digits}f}]"}
+        key = {"dataset": dataset, "row": row, "device": device, "num_threads": g["env.num_threads"].iloc[0]}
         for stage, title in TIMING_STAGES.items():
             v = g[f"timing.{stage}"].dropna() if f"timing.{stage}" in g else pd.Series(dtype=float)
             # a stage a run skipped (its calibration world reused from `zssar tune`) is not a 0 s stage
             r[title] = "" if v.empty else f"{v.median():.{digits}f}" + ("" if len(v) == len(g) else f" (n={len(v)})")
-            tidy.append({"dataset": dataset, "row": row, "device": device, "num_threads": g["env.num_threads"].iloc[0],
-                         "stage": stage, "median_s": v.median() if len(v) else np.nan, "n_runs": len(v)})
-        tidy.append({"dataset": dataset, "row": row, "device": device, "num_threads": g["env.num_threads"].iloc[0],
-                     "stage": "total_s", "median_s": median, "q25_s": q25, "q75_s": q75, "n_runs": len(g)})
+            tidy.append({**key, "stage": stage, "median_s": v.median() if len(v) else np.nan, "n_runs": len(v)})
+        tidy.append({**key, "stage": "total_s", "median_s": median, "q25_s": q25, "q75_s": q75, "n_runs": len(g)})
         rows.append(r)
     notes = ["Seconds per run as each run recorded them (result.json `timing`), every finished run of the system "
              "counted: runs made side by side on shared cores, with warm or cold caches, so these describe the runs "
