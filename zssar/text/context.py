@@ -203,15 +203,18 @@ LIMB_PARTS = {"left_arm": ("arm", "hand"), "right_arm": ("arm", "hand"), "both_a
               "left_leg": ("leg", "foot"), "right_leg": ("leg", "foot"), "torso": ("hip",), "head": ("head",)}
 
 
+def _spec_field(spec, key: str, default=None):
+    """A field of a synthetic class spec, given as a dict or as an object with attributes."""
+    return spec.get(key, default) if isinstance(spec, dict) else getattr(spec, key, default)
+
+
 def _spec_record(name: str, spec, slots: dict | None = None) -> ClassContext:
     """One record from a synthetic class spec (environment/object/target; limb and motion if
     present); `slots` (e.g. body_part, sub_action) take precedence over the spec's fields."""
     slots = slots or {}
 
     def get(key, default=None):
-        if key in slots:
-            return slots[key]
-        return spec.get(key, default) if isinstance(spec, dict) else getattr(spec, key, default)
+        return slots[key] if key in slots else _spec_field(spec, key, default)
     limb = get("limb")
     parts = get("parts") or LIMB_PARTS.get(limb, BODY_PARTS)
     parts = tuple(p for p in parts if p in BODY_PARTS) or tuple(BODY_PARTS)
@@ -254,8 +257,7 @@ def synthetic_pack(class_names: Sequence[str] | None = None) -> ContextPack:
     for name in class_names or []:
         hit = specs.get(normalize_name(name))
         spec = hit[1] if hit else None
-        has_slots = spec is not None and all(
-            (spec.get(k) if isinstance(spec, dict) else getattr(spec, k, None)) for k in CONTEXT_SLOTS)
+        has_slots = spec is not None and all(_spec_field(spec, k) for k in CONTEXT_SLOTS)
         if has_slots:
             records.append(_spec_record(name, spec, _synthetic_slots(spec)))
         else:
